@@ -1,0 +1,37 @@
+"""The one place that names actors and finds or creates them (named, detached)."""
+from __future__ import annotations
+
+import ray
+
+NAMESPACE = "p2p"
+
+
+def _get_or_create(cls, name: str, **options):
+    remote_cls = ray.remote(cls)
+    return remote_cls.options(
+        name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, max_task_retries=0, **options,
+    ).remote()
+
+
+def kv_store():
+    from actors.kv import KVStore
+
+    return _get_or_create(KVStore, "p2p-kv", num_cpus=0)
+
+
+def event_relay(*args):
+    from actors.relay import EventRelayActor
+
+    return ray.remote(EventRelayActor).options(
+        name="p2p-event-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, num_cpus=0,
+    ).remote(*args)
+
+
+def kill_all() -> None:
+    for name in ("p2p-kv", "p2p-event-relay"):
+        try:
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+        except ValueError:
+            pass

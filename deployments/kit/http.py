@@ -1,0 +1,289 @@
+"""The HTTP face of services, generated from their specs: routes, auth, problem+json errors,
+request ids, idempotency, health and readiness. Built by a factory on each replica."""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import time
+import typing
+import uuid
+from typing import Any, Callable
+
+from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from deployments.kit.context import Ctx
+from deployments.kit.idempotency import fingerprint, run_idempotent
+from deployments.kit.spec import Op, ServiceSpec
+from p2p.errors import Conflict, Forbidden, ProblemError, Unauthorized, Unavailable, ValidationFailed
+
+log = logging.getLogger("p2p.http")
+bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key from POST /authz/api-keys")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+PROBLEM = "application/problem+json"
+PROBLEM_RESPONSES = {
+    s: {"description": d, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for s, d in [(400, "Bad request"), (401, "Unauthorized"), (403, "Forbidden"), (404, "Not found"),
+                 (409, "Conflict"), (422, "Validation failed"), (429, "Rate limited")]
+}
+
+
+def problem_body(exc: ProblemError, request: Request | None = None) -> dict[str, Any]:
+    rid = getattr(request.state, "request_id", None) if request is not None else None
+    return exc.problem(instance=str(request.url.path) if request is not None else None, request_id=rid)
+
+
+def problem_response(exc: ProblemError, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(exc, request), status_code=exc.status, media_type=PROBLEM,
+                        headers=exc.headers())
+
+
+def map_lower_error(exc: Exception) -> ProblemError | None:
+    """The one place where errors of lower layers become public ones."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    if isinstance(exc, ProblemError):
+        return exc
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with existing data.")
+    if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
+        return Unavailable("The database is busy; retry.", retry_after=1)
+    try:
+        from ray.serve.exceptions import BackPressureError
+
+        if isinstance(exc, BackPressureError):
+            return Unavailable("The platform is overloaded; retry.", retry_after=1)
+    except ImportError:  # pragma: no cover
+        pass
+    return None
+
+
+class RequestIdMiddleware:
+    """X-Request-ID in (if well-formed) and out, and one JSON access-log line per request."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = None
+        for k, v in scope.get("headers", []):
+            if k == b"x-request-id":
+                cand = v.decode("latin-1")
+                rid = cand if _REQUEST_ID.match(cand) else None
+        rid = rid or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info("request", extra={"request_id": rid, "method": scope["method"], "path": scope["path"],
+                                       "status": status, "ms": round((time.perf_counter() - started) * 1000, 2)})
+
+
+class FullPath:
+    """Serve strips an application's route prefix into `root_path`; our routes are written
+    with full paths (the same in both topologies), so match on the full path."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket") and scope.get("root_path"):
+            root = scope["root_path"]
+            path = scope["path"] if scope["path"].startswith(root) else root + scope["path"]
+            if path != "/" and path.endswith("/") and path.rstrip("/") == root:
+                path = root
+            scope = dict(scope, root_path="", path=path, raw_path=path.encode())
+        await self.app(scope, receive, send)
+
+
+_CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "description")
+
+
+def _param(name: str, annotation: Any, default: Any, path_names: set[str]) -> inspect.Parameter:
+    constraints: dict[str, Any] = {}
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation, *meta = typing.get_args(annotation)
+        for m in meta:
+            for item in [m, *getattr(m, "metadata", [])]:
+                constraints.update({c: getattr(item, c) for c in _CONSTRAINTS if getattr(item, c, None) is not None})
+    if name in path_names:
+        marker = Path(**constraints)
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        marker = Body() if default is inspect.Parameter.empty else Body(default=default)
+    else:
+        marker = Query(**constraints) if default is inspect.Parameter.empty else Query(default=default, **constraints)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=marker)
+
+
+def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Callable[[], Any]) -> Callable:
+    hints = typing.get_type_hints(fn, include_extras=True)
+    path_names = set(re.findall(r"{(\w+)}", op_.path))
+    params = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter("_bearer", inspect.Parameter.KEYWORD_ONLY,
+                          annotation=HTTPAuthorizationCredentials | None, default=Depends(bearer)),
+        inspect.Parameter("_api_key", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                          default=Depends(api_key_header)),
+    ]
+    names = []
+    for name, p in inspect.signature(fn).parameters.items():
+        if name in ("self", "ctx"):
+            continue
+        names.append(name)
+        params.append(_param(name, hints.get(name, str), p.default, path_names))
+
+    async def endpoint(request: Request, _bearer=None, _api_key=None, **kwargs):
+        ctx = await request_context(runtime, request, op_, _bearer, _api_key)
+
+        async def produce() -> Response:
+            result = await getattr(target(), op_.name)(ctx, **kwargs)
+            if result is None:
+                return Response(status_code=204 if op_.status in (200, 204) else op_.status)
+            if isinstance(result, BaseModel):
+                body = result.model_dump_json()
+            else:
+                from pydantic import TypeAdapter
+
+                body = TypeAdapter(type(result)).dump_json(result).decode()
+            return Response(content=body, status_code=op_.status, media_type="application/json")
+
+        key = request.headers.get("idempotency-key")
+        if op_.idempotent and key is not None:
+            scope = str(ctx.principal.user_id) if ctx.principal else f"anon:{ctx.ip}"
+            fp = fingerprint(request.method, request.url.path, await request.body())
+            return await run_idempotent(runtime.kv, scope=scope, key=key, fp=fp,
+                                        ttl=runtime.settings.idempotency_ttl_s, produce=produce)
+        return await produce()
+
+    endpoint.__signature__ = inspect.Signature(params)
+    endpoint.__name__ = f"{spec.key}_{op_.name}"
+    return endpoint
+
+
+async def request_context(runtime, request: Request, op_: Op, cred, api_key) -> Ctx:
+    ip = request.headers.get("x-forwarded-for", "").split(",")[0].strip() or (
+        request.client.host if request.client else None)
+    principal = None
+    if cred is not None or api_key:
+        authz = f"{cred.scheme} {cred.credentials}" if cred is not None else None
+        principal = await runtime.auth.from_headers(authz, api_key)
+    ctx = Ctx(request_id=request.state.request_id, principal=principal, ip=ip,
+              user_agent=request.headers.get("user-agent"))
+    if not op_.public:
+        if principal is None:
+            raise Unauthorized("This operation needs a bearer token or an API key.")
+        if op_.perm:
+            from deployments.kit.spec import has_permission
+
+            if not has_permission(await runtime.permissions(principal), op_.perm):
+                raise Forbidden(f"Missing permission {op_.perm}.", permission=op_.perm)
+    return ctx
+
+
+def add_service_routes(app: FastAPI, runtime, spec: ServiceSpec, target: Callable[[], Any]) -> None:
+    async def ready() -> dict:
+        await runtime.db.ping()
+        return {"status": "ready", "service": spec.key}
+
+    # Before the ops, so /users/healthz is not taken for /users/{id}.
+    app.add_api_route(f"{spec.prefix}/healthz", lambda: {"status": "ok", "service": spec.key},
+                      methods=["GET"], include_in_schema=False)
+    app.add_api_route(f"{spec.prefix}/readyz", ready, methods=["GET"], include_in_schema=False)
+    for op_, fn in spec.ops:
+        hints = typing.get_type_hints(fn)
+        ret = hints.get("return")
+        app.add_api_route(
+            op_.path, make_endpoint(runtime, spec, op_, fn, target), methods=[op_.method],
+            status_code=op_.status, response_model=None if ret is type(None) else ret,
+            tags=[spec.title], summary=op_.summary, description=inspect.getdoc(fn) or "",
+            operation_id=f"{spec.key}_{op_.name}", responses=PROBLEM_RESPONSES,
+        )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def on_problem(request: Request, exc: ProblemError):
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return problem_response(ValidationFailed("The request failed validation.", errors=errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException):
+        cls = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(exc.status_code, "request.bad")
+        err = ProblemError(str(exc.detail))
+        err.status, err.code, err.title = exc.status_code, cls, str(exc.detail)  # instance attrs
+        return JSONResponse(err.problem(instance=request.url.path, request_id=request.state.request_id),
+                            status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_any(request: Request, exc: Exception):
+        mapped = map_lower_error(exc)
+        if mapped is not None:
+            return problem_response(mapped, request)
+        log.exception("unhandled", extra={"request_id": getattr(request.state, "request_id", None)})
+        return problem_response(ProblemError("An internal error occurred; it has been logged."), request)
+
+
+def problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+            "type": "object", "title": "Problem (RFC 9457)",
+            "properties": {k: {"type": t} for k, t in [("type", "string"), ("title", "string"), ("status", "integer"),
+                                                       ("code", "string"), ("detail", "string"),
+                                                       ("instance", "string"), ("request_id", "string"),
+                                                       ("data", "object")]},
+        }
+        return schema
+
+    app.openapi = openapi
+
+
+def build_app(runtime, specs: list[ServiceSpec], *, targets: dict[str, Callable[[], Any]] | None = None,
+              title: str = "P2P Delivery Platform", docs: bool = True, extra: Callable[[FastAPI], None] | None = None):
+    """One FastAPI app serving `specs`; `targets` picks the object each spec's ops run on
+    (the local service by default; a remote client on the edge)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        if runtime is not None:
+            await runtime.startup()
+        yield
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if docs else None)
+    install_error_handlers(app)
+    problem_schema(app)
+    for spec in specs:
+        target = (targets or {}).get(spec.key) or (lambda key=spec.key: runtime.services[key])
+        add_service_routes(app, runtime, spec, target)
+    if extra:
+        extra(app)
+    app.add_middleware(RequestIdMiddleware)
+    return app

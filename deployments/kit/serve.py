@@ -1,0 +1,128 @@
+"""Services as Serve applications, in two topologies of the same code.
+
+full:    one application per service at its own route prefix (one hop per request), plus
+         the edge application at `/` (combined OpenAPI, docs, aliases).
+compact: one application whose single ingress serves every service and the edge pages.
+
+`serve_config.yaml` is generated from the registry (`p2p serve-config`) and a test keeps
+the two equal."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ray import serve
+
+from deployments.kit.clients import invoke_local
+from deployments.kit.runtime import COMPACT_APP, Runtime
+from p2p.errors import ProblemError
+
+log = logging.getLogger("p2p.serve")
+EDGE_APP = "edge"
+
+
+@serve.deployment
+@serve.ingress()
+class ServiceDeployment:
+    """A replica running the services `keys` (one in full, all in compact)."""
+
+    def __init__(self, keys: list[str], topology: str, with_edge: bool = False):
+        from deployments.registry import REGISTRY
+        from p2p.logs import setup_logging
+
+        setup_logging()
+        self.keys, self.with_edge = keys, with_edge
+        self.runtime = Runtime(REGISTRY, local=keys, under_ray=True, topology=topology)
+
+    def __serve_build_asgi_app__(self):
+        from deployments.edge import add_edge_pages
+        from deployments.kit.http import FullPath, build_app
+
+        specs = [self.runtime.registry[k] for k in self.keys]
+        title = "P2P Delivery Platform" if self.with_edge else specs[0].title
+        app = build_app(self.runtime, specs, title=title,
+                        extra=(lambda a: add_edge_pages(a, self.runtime, specs)) if self.with_edge else None)
+        return FullPath(app) if not self.with_edge else app
+
+    async def call(self, key: str, method: str, args: tuple, kwargs: dict) -> tuple[str, Any]:
+        """Service-to-service entry point. Errors travel as values, so the caller re-raises
+        the very ProblemError (Ray would wrap it otherwise)."""
+        await self.runtime.startup()
+        try:
+            return "ok", await invoke_local(self.runtime.services[key], method, args, kwargs)
+        except ProblemError as exc:
+            return "err", exc
+
+    async def handle_event(self, key: str, event) -> tuple[str, Any]:
+        from deployments.kit.events import dispatch_event
+
+        await self.runtime.startup()
+        try:
+            return "ok", await dispatch_event(self.runtime.services[key], event)
+        except ProblemError as exc:
+            return "err", exc
+
+
+@serve.deployment
+@serve.ingress()
+class EdgeDeployment:
+    """`/`: the combined OpenAPI document, the docs page, and aliases/collision routes that
+    forward to the owning application through its handle."""
+
+    def __init__(self):
+        from deployments.registry import REGISTRY
+        from p2p.logs import setup_logging
+
+        setup_logging()
+        self.runtime = Runtime(REGISTRY, local=[], under_ray=True, topology="full")
+
+    def __serve_build_asgi_app__(self):
+        from deployments.edge import build_edge_app
+
+        return build_edge_app(self.runtime)
+
+
+def _options(spec) -> dict:
+    return dict(name=spec.key, ray_actor_options={"num_cpus": spec.num_cpus},
+                max_ongoing_requests=spec.max_ongoing_requests)
+
+
+def service_app(args: dict) -> serve.Application:
+    """Application builder for one service (serve_config.yaml: `args: {service: users}`)."""
+    from deployments.registry import REGISTRY
+
+    spec = REGISTRY[args["service"]]
+    return ServiceDeployment.options(**_options(spec)).bind([spec.key], "full")
+
+
+def edge_app(args: dict | None = None) -> serve.Application:
+    return EdgeDeployment.options(name=EDGE_APP, ray_actor_options={"num_cpus": 0.05},
+                                  max_ongoing_requests=200).bind()
+
+
+def compact_app(args: dict | None = None) -> serve.Application:
+    from deployments.registry import REGISTRY
+
+    return ServiceDeployment.options(name=COMPACT_APP, ray_actor_options={"num_cpus": 0.1},
+                                     max_ongoing_requests=500).bind(list(REGISTRY), "compact", True)
+
+
+def applications(topology: str) -> list[dict]:
+    """(name, route_prefix, import_path, args) of every application, from the registry."""
+    from deployments.registry import SPECS
+
+    if topology == "compact":
+        return [{"name": COMPACT_APP, "route_prefix": "/", "import_path": "deployments.kit.serve:compact_app",
+                 "args": {}}]
+    apps = [{"name": s.key, "route_prefix": s.prefix, "import_path": "deployments.kit.serve:service_app",
+             "args": {"service": s.key}} for s in SPECS]
+    apps.append({"name": EDGE_APP, "route_prefix": "/", "import_path": "deployments.kit.serve:edge_app", "args": {}})
+    return apps
+
+
+def serve_config(topology: str = "full", *, host: str = "127.0.0.1", port: int = 8000) -> dict:
+    return {
+        "proxy_location": "HeadOnly",
+        "http_options": {"host": host, "port": port},
+        "applications": applications(topology),
+    }

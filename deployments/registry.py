@@ -1,0 +1,14 @@
+"""The one list of services. Topologies, serve_config.yaml, the combined OpenAPI document and
+the README's API table all derive from it. A new service is one module plus one line here."""
+from __future__ import annotations
+
+from deployments import auth, authz, users
+from deployments.kit.spec import ServiceSpec
+
+SPECS: list[ServiceSpec] = [
+    users.SPEC,
+    auth.SPEC,
+    authz.SPEC,
+]
+
+REGISTRY: dict[str, ServiceSpec] = {s.key: s for s in SPECS}

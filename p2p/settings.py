@@ -1,0 +1,48 @@
+"""Settings, read from `P2P_*` environment variables (pydantic-settings)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="P2P_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path(".p2p-data"), description="Local folder for the embedded database, keys and blobs.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    redis_url: str | None = Field(default=None, description="Redis URL; without it a Ray actor holds the KV store.")
+    topology: Literal["full", "compact"] = "full"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    dashboard_port: int = 8265
+
+    access_token_ttl_s: int = 300
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    mfa_challenge_ttl_s: int = 300
+    login_window_s: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_attempts_per_ip: int = 30
+    idempotency_ttl_s: int = 24 * 3600
+    permission_cache_s: float = 5.0
+    event_poll_s: float = 0.2
+    default_roles: tuple[str, ...] = ("sender",)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'p2p.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,48 @@
+"""User Service tables: users, user_profiles, user_stats, user_settings."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.db import Base, IdMixin, TimestampMixin
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class UserProfile(TimestampMixin, Base):
+    __tablename__ = "user_profiles"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    bio: Mapped[str | None] = mapped_column(String(500))
+    country: Mapped[str | None] = mapped_column(String(2))
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+
+
+class UserStats(Base):
+    __tablename__ = "user_stats"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    shipments_sent: Mapped[int] = mapped_column(default=0)
+    trips_completed: Mapped[int] = mapped_column(default=0)
+    deliveries_completed: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)
+    rating_count: Mapped[int] = mapped_column(default=0)
+    last_active_at: Mapped[datetime | None] = mapped_column()
+
+
+class UserSettings(Base):
+    __tablename__ = "user_settings"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    notifications: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None] = mapped_column()
