@@ -1,0 +1,97 @@
+"""The `p2p` command: up, openapi, serve-config, db upgrade."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+
+def cmd_up(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from p2p.launch import launch, shutdown
+    from p2p.settings import get_settings
+
+    console = Console(stderr=True)
+    settings = get_settings()
+    if args.port:
+        settings = settings.model_copy(update={"http_port": args.port})
+    topology = args.topology or settings.topology
+    console.print(f"[bold]P2P Delivery Platform[/] - topology [cyan]{topology}[/], database "
+                  f"[cyan]{settings.database_url or 'embedded SQLite'}[/], KV [cyan]"
+                  f"{'Redis' if settings.redis_url else 'Ray actor'}[/]")
+    with Progress(TextColumn("applications healthy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("deploy", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        launched = launch(settings, topology=topology, on_progress=on_progress, num_cpus=args.num_cpus)
+    console.print(f"API        {launched.api_url}")
+    console.print(f"Docs       {launched.docs_url}")
+    console.print(f"Dashboard  {launched.dashboard_url or '(disabled)'}")
+    console.print("Ctrl-C stops the platform.")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    console.print("Shutting down...")
+    shutdown(stop_cluster=launched.started_cluster)
+    return 0
+
+
+def cmd_openapi(args) -> int:
+    from deployments.edge import combined_openapi
+
+    json.dump(combined_openapi(), sys.stdout, indent=2 if args.pretty else None)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_serve_config(args) -> int:
+    from deployments.kit.serve import serve_config
+    from p2p.serve_config import dump
+
+    sys.stdout.write(dump(serve_config(args.topology)))
+    return 0
+
+
+def cmd_db(args) -> int:
+    from p2p.settings import get_settings
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    url = settings.effective_database_url
+    upgrade(url)
+    print(f"database at head: {url.split('@')[-1]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="p2p", description="P2P delivery platform on Ray")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the platform on local Ray and stay in the foreground")
+    up.add_argument("--topology", choices=["full", "compact"], default=None)
+    up.add_argument("--port", type=int, default=None)
+    up.add_argument("--num-cpus", type=int, default=None, help="CPUs for a local cluster started here")
+    up.set_defaults(fn=cmd_up)
+    oa = sub.add_parser("openapi", help="print the combined OpenAPI document (no Ray needed)")
+    oa.add_argument("--pretty", action="store_true")
+    oa.set_defaults(fn=cmd_openapi)
+    sc = sub.add_parser("serve-config", help="print serve_config.yaml generated from the registry")
+    sc.add_argument("--topology", choices=["full", "compact"], default="full")
+    sc.set_defaults(fn=cmd_serve_config)
+    db = sub.add_parser("db", help="database commands")
+    dbs = db.add_subparsers(dest="dbcmd", required=True)
+    dbs.add_parser("upgrade", help="apply migrations up to head").set_defaults(fn=cmd_db)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
