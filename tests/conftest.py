@@ -1,0 +1,107 @@
+"""Shared fixtures. Service tests run on SQLite always and on PostgreSQL + Redis when
+P2P_TEST_POSTGRES_URL / P2P_TEST_REDIS_URL are set (CI sets both)."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+POSTGRES_URL = os.environ.get("P2P_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("P2P_TEST_REDIS_URL")
+
+
+def pg_database(server_url: str, name: str, *, drop: bool = False) -> str:
+    """Create (or drop) database `name` on the server of `server_url`; returns its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(server_url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return u.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    r = redis.from_url(url)
+    for key in r.scan_iter("p2p:*"):
+        r.delete(key)
+    r.close()
+
+
+def backends() -> list[str]:
+    return ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request, tmp_path_factory) -> str:
+    """A fresh, migrated database per backend for the whole session."""
+    from storage.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'p2p.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"p2p_test_{uuid.uuid4().hex[:8]}"
+    url = pg_database(POSTGRES_URL, name)
+    upgrade(url)
+    yield url
+    pg_database(POSTGRES_URL, name, drop=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory):
+    from p2p.settings import Settings
+
+    redis_url = REDIS_URL if database_url.startswith("postgresql") else None
+    if redis_url:
+        flush_redis(redis_url)
+    return Settings(env="test", database_url=database_url, redis_url=redis_url,
+                    data_dir=Path(tmp_path_factory.mktemp("data")), login_max_attempts_per_ip=10_000)
+
+
+@pytest.fixture(scope="session")
+def platform(settings):
+    """Every service in this process (compact wiring, no Ray), on the session's database."""
+    from deployments.kit.local import LocalPlatform
+
+    return LocalPlatform(settings)
+
+
+@pytest.fixture(scope="session")
+def client(platform):
+    from fastapi.testclient import TestClient
+
+    with TestClient(platform.app) as c:
+        yield c
+
+
+@pytest.fixture()
+def drain(client, platform):
+    """Relay pending domain events now (the relay loop is not running in service tests)."""
+    return lambda: client.portal.call(platform.drain_events)
+
+
+@pytest.fixture()
+def call(client):
+    """Run a coroutine function on the app's event loop: `call(service.method, *args)`."""
+    return lambda fn, *args, **kw: client.portal.call(lambda: fn(*args, **kw))
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole test session (the `ray` and `e2e` layers share it)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, namespace="p2p", log_to_driver=False,
+                 configure_logging=False)
+    yield ray
