@@ -20,13 +20,14 @@ def kv_store():
     return _get_or_create(KVStore, "p2p-kv", num_cpus=0)
 
 
-def event_relay(*args):
+def event_relay(topology: str, env: dict[str, str] | None = None):
     from actors.relay import EventRelayActor
 
+    opts = {"runtime_env": {"env_vars": env}} if env else {}
     return ray.remote(EventRelayActor).options(
         name="p2p-event-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
-        max_restarts=-1, num_cpus=0,
-    ).remote(*args)
+        max_restarts=-1, num_cpus=0, **opts,
+    ).remote(topology)
 
 
 def kill_all() -> None:

@@ -133,9 +133,7 @@ class Authz(Service):
         roles:read:any); with `permission`, whether it is allowed."""
         subject = user_id or ctx.user_id
         await self.require_self_or(ctx, subject, "roles:read:any", what="user")
-        async with self.uow() as uow:
-            roles = await self._roles_of(uow, subject)
-            perms = await self._expand(uow, roles)
+        roles, perms = await self._effective(subject)
         out = PermissionsOut(user_id=subject, roles=roles, permissions=sorted(perms))
         if permission is not None:
             out.permission, out.allowed = permission, has_permission(perms, permission)
@@ -143,13 +141,17 @@ class Authz(Service):
 
     @internal
     async def effective_permissions(self, user_id: uuid.UUID) -> list[str]:
-        async with self.uow() as uow:
-            return sorted(await self._expand(uow, await self._roles_of(uow, user_id)))
+        return sorted((await self._effective(user_id))[1])
 
-    async def _roles_of(self, uow, user_id: uuid.UUID) -> list[str]:
-        if await uow.get(AuthzSubject, user_id) is None:
-            await self._set_up_subject(uow, user_id)
-        return sorted(await uow.all(select(UserRole.role_name).where(UserRole.user_id == user_id)))
+    async def _effective(self, user_id: uuid.UUID) -> tuple[list[str], set[str]]:
+        async with self.uow(read=True) as uow:
+            known = await uow.get(AuthzSubject, user_id) is not None
+        if not known:
+            async with self.uow() as uow:
+                await self._set_up_subject(uow, user_id)
+        async with self.uow(read=True) as uow:
+            roles = sorted(await uow.all(select(UserRole.role_name).where(UserRole.user_id == user_id)))
+            return roles, await self._expand(uow, roles)
 
     async def _set_up_subject(self, uow, user_id: uuid.UUID) -> None:
         """Give a new user the default roles, once (on user.created, or on first use if the
@@ -183,6 +185,7 @@ class Authz(Service):
     @op("POST /authz/roles", status=201, perm="roles:manage")
     async def create_role(self, ctx: Ctx, body: RoleCreate) -> RoleOut:
         """Define a role from permissions and roles it inherits."""
+        granted = await self.permissions(ctx)
         async with self.uow() as uow:
             if await uow.get(Role, body.name) is not None:
                 raise RoleExists(f"Role {body.name} exists.", name=body.name)
@@ -192,7 +195,6 @@ class Authz(Service):
                 raise UnknownRole(f"Unknown roles: {unknown}", roles=unknown)
             if body.name in body.inherits:
                 raise InheritanceCycle("A role cannot inherit from itself.")
-            granted = await self.permissions(ctx)
             beyond = [p for p in body.permissions if not has_permission(granted, p)]
             if beyond:
                 raise PrivilegeEscalation("You cannot grant permissions you do not hold.", permissions=beyond)
@@ -206,12 +208,12 @@ class Authz(Service):
     async def assign(self, ctx: Ctx, id: uuid.UUID, body: RolesAssign) -> UserRolesOut:
         """Replace a user's roles. The caller must hold every permission the roles carry."""
         wanted = sorted(set(body.roles))
+        granted = await self.permissions(ctx)
         async with self.uow() as uow:
             known = {r.name for r in await uow.all(select(Role))}
             unknown = sorted(set(wanted) - known)
             if unknown:
                 raise UnknownRole(f"Unknown roles: {unknown}", roles=unknown)
-            granted = await self.permissions(ctx)
             beyond = sorted(p for p in await self._expand(uow, wanted) if not has_permission(granted, p))
             if beyond:
                 raise PrivilegeEscalation("You cannot grant permissions you do not hold.", permissions=beyond)
@@ -256,11 +258,13 @@ class Authz(Service):
     @op("DELETE /authz/api-keys/{id}", status=204)
     async def revoke_api_key(self, ctx: Ctx, id: uuid.UUID) -> None:
         """Revoke a key at once, everywhere."""
+        async with self.uow(read=True) as uow:
+            row = await uow.get(ApiKey, id)
+        if row is None or row.revoked_at is not None:
+            raise NotFound("No such API key.", id=str(id))
+        await self.require_self_or(ctx, row.user_id, "apikeys:manage:any", what="API key")
         async with self.uow() as uow:
             row = await uow.get(ApiKey, id)
-            if row is None or row.revoked_at is not None:
-                raise NotFound("No such API key.", id=str(id))
-            await self.require_self_or(ctx, row.user_id, "apikeys:manage:any", what="API key")
             row.revoked_at = utcnow()
             uow.emit("api_key.revoked", id, {"user_id": str(row.user_id)})
         await self.kv.set(revoked_api_key_key(id), b"1", ttl=3600)

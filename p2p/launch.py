@@ -33,18 +33,19 @@ def _export_settings(settings: Settings) -> dict[str, str]:
 
 
 def start_ray(env: dict[str, str], *, num_cpus: int | None = None, dashboard: bool = True,
-              dashboard_port: int = 8265) -> bool:
-    """Join a running cluster, or start a local one bound to loopback. True if started here."""
+              dashboard_port: int = 8265, join: bool = True) -> bool:
+    """Join a running cluster (`join`), or start a local one bound to loopback. True if started here."""
     import ray
 
     if ray.is_initialized():
         return False
     runtime_env = {"env_vars": env}
-    try:
-        ray.init(address="auto", namespace="p2p", runtime_env=runtime_env, log_to_driver=False)
-        return False
-    except (ConnectionError, RuntimeError, ValueError):
-        pass
+    if join:
+        try:
+            ray.init(address="auto", namespace="p2p", runtime_env=runtime_env, log_to_driver=False)
+            return False
+        except (ConnectionError, RuntimeError, ValueError):
+            pass
     # A local, loopback-only cluster: no token needed between its own processes.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray.init(namespace="p2p", num_cpus=num_cpus, include_dashboard=dashboard, dashboard_host="127.0.0.1",
@@ -53,7 +54,7 @@ def start_ray(env: dict[str, str], *, num_cpus: int | None = None, dashboard: bo
 
 
 def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | None = None,
-           dashboard: bool = True, on_progress=None, timeout_s: float = 600) -> Launched:
+           dashboard: bool = True, join: bool = True, on_progress=None, timeout_s: float = 600) -> Launched:
     import ray
     from ray import serve
 
@@ -64,7 +65,8 @@ def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | N
     topology = topology or settings.topology
     env = _export_settings(settings)
     upgrade(env["P2P_DATABASE_URL"])
-    started = start_ray(env, num_cpus=num_cpus, dashboard=dashboard, dashboard_port=settings.dashboard_port)
+    started = start_ray(env, num_cpus=num_cpus, dashboard=dashboard, dashboard_port=settings.dashboard_port,
+                        join=join)
     serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
     if not settings.redis_url:
         ray.get(actors.kv_store().ttl.remote("warm-up"))
@@ -73,11 +75,12 @@ def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | N
     for a in apps:
         module, fn = a["import_path"].split(":")
         builder = getattr(import_module(module), fn)
-        targets.append(serve.RunTarget(target=builder(a["args"]), name=a["name"], route_prefix=a["route_prefix"]))
+        targets.append(serve.RunTarget(target=builder({**a["args"], "env": env}), name=a["name"],
+                                       route_prefix=a["route_prefix"]))
     serve.run_many(targets, wait_for_applications_running=False)
     names = [a["name"] for a in apps]
     wait_healthy(names, on_progress=on_progress, timeout_s=timeout_s)
-    relay = actors.event_relay(topology)
+    relay = actors.event_relay(topology, env)
     ray.get(relay.start.remote())
     dash = None
     if dashboard:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     event_poll_s: float = 0.2
     default_roles: tuple[str, ...] = ("sender",)
 
+    capacity_shards: int = Field(default=4, ge=1, le=256, description="Trip-capacity shard actors (trip-capacity-0..N-1).")
+    capacity_sweep_s: float = Field(default=2.0, gt=0, description="How often a capacity shard expires due holds.")
+    booking_hold_ttl_s: int = Field(default=900, ge=5, description="How long a booking's capacity holds live unconfirmed.")
+    min_connection_min: int = Field(default=60, ge=0, description="Minimum buffer between two legs of an itinerary.")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -10,7 +10,9 @@ import typing
 import uuid
 from typing import Any, Callable
 
-from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
+from dataclasses import dataclass
+
+from fastapi import Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -115,16 +117,49 @@ class FullPath:
 
 
 _CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "description")
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a ceiling for any upload; services set their own lower limits
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file from a multipart/form-data request, read into memory before the service sees
+    it, so service methods take plain bytes (and tests call them without HTTP)."""
+
+    data: bytes
+    filename: str
+    content_type: str
+
+
+class FormField:
+    """Marks a parameter as a multipart form field: `kind: Annotated[str, FormField()]`."""
+
+
+class UploadTooLarge(ProblemError):
+    """The uploaded file exceeds the platform's ceiling for any upload."""
+    code, status, title = "request.too_large", 413, "Content too large"
+
+
+async def read_upload(f: UploadFile) -> Upload:
+    data = await f.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(f"Uploads are limited to {MAX_UPLOAD_BYTES} bytes.", limit=MAX_UPLOAD_BYTES)
+    return Upload(data=data, filename=f.filename or "upload", content_type=f.content_type or "application/octet-stream")
 
 
 def _param(name: str, annotation: Any, default: Any, path_names: set[str]) -> inspect.Parameter:
     constraints: dict[str, Any] = {}
+    form = False
     if typing.get_origin(annotation) is typing.Annotated:
         annotation, *meta = typing.get_args(annotation)
+        form = any(isinstance(m, FormField) for m in meta)
         for m in meta:
             for item in [m, *getattr(m, "metadata", [])]:
                 constraints.update({c: getattr(item, c) for c in _CONSTRAINTS if getattr(item, c, None) is not None})
-    if name in path_names:
+    if annotation is Upload:
+        annotation, marker = UploadFile, File()
+    elif form:
+        marker = Form(**constraints) if default is inspect.Parameter.empty else Form(default=default, **constraints)
+    elif name in path_names:
         marker = Path(**constraints)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
         marker = Body() if default is inspect.Parameter.empty else Body(default=default)
@@ -143,15 +178,18 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
         inspect.Parameter("_api_key", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
                           default=Depends(api_key_header)),
     ]
-    names = []
+    uploads = []
     for name, p in inspect.signature(fn).parameters.items():
         if name in ("self", "ctx"):
             continue
-        names.append(name)
+        if hints.get(name) is Upload:
+            uploads.append(name)
         params.append(_param(name, hints.get(name, str), p.default, path_names))
 
     async def endpoint(request: Request, _bearer=None, _api_key=None, **kwargs):
         ctx = await request_context(runtime, request, op_, _bearer, _api_key)
+        for name in uploads:
+            kwargs[name] = await read_upload(kwargs[name])
 
         async def produce() -> Response:
             result = await getattr(target(), op_.name)(ctx, **kwargs)
@@ -168,7 +206,7 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
         key = request.headers.get("idempotency-key")
         if op_.idempotent and key is not None:
             scope = str(ctx.principal.user_id) if ctx.principal else f"anon:{ctx.ip}"
-            fp = fingerprint(request.method, request.url.path, await request.body())
+            fp = fingerprint(request.method, request.url.path, await _body_bytes(request, kwargs, uploads))
             return await run_idempotent(runtime.kv, scope=scope, key=key, fp=fp,
                                         ttl=runtime.settings.idempotency_ttl_s, produce=produce)
         return await produce()
@@ -176,6 +214,19 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
     endpoint.__signature__ = inspect.Signature(params)
     endpoint.__name__ = f"{spec.key}_{op_.name}"
     return endpoint
+
+
+async def _body_bytes(request: Request, kwargs: dict, uploads: list[str]) -> bytes:
+    """The request body for the idempotency fingerprint; a form was consumed while parsing,
+    so it is fingerprinted from its parsed fields (files by their digest)."""
+    if not uploads:
+        return await request.body()
+    import hashlib
+    import json
+
+    fields = {k: hashlib.sha256(v.data).hexdigest() + v.content_type if isinstance(v, Upload) else v
+              for k, v in kwargs.items()}
+    return json.dumps(fields, sort_keys=True, default=str).encode()
 
 
 async def request_context(runtime, request: Request, op_: Op, cred, api_key) -> Ctx:

@@ -36,6 +36,7 @@ class Runtime:
         self._handles: dict[str, Any] = {}
         self._perm_cache = TTLCache(self.settings.permission_cache_s)
         self._started = False
+        self._blobs = None
         from deployments.kit.auth import Authenticator
 
         self.auth = Authenticator(self)
@@ -50,6 +51,15 @@ class Runtime:
     async def shutdown(self) -> None:
         await self.db.dispose()
         await self.kv.close()
+
+    @property
+    def blobs(self):
+        """The blob store (a local folder under data_dir), created on first use."""
+        if self._blobs is None:
+            from storage.blobs import LocalBlobStore
+
+            self._blobs = LocalBlobStore(self.settings.data_dir / "blobs")
+        return self._blobs
 
     def handle(self, key: str):
         if key not in self._handles:

@@ -82,9 +82,13 @@ class EdgeDeployment:
         return build_edge_app(self.runtime)
 
 
-def _options(spec) -> dict:
-    return dict(name=spec.key, ray_actor_options={"num_cpus": spec.num_cpus},
-                max_ongoing_requests=spec.max_ongoing_requests)
+def _actor_options(num_cpus: float, args: dict | None) -> dict:
+    """`args["env"]` (set by `p2p up`) pins the P2P_* settings of every replica, whatever
+    environment the cluster was started with."""
+    opts: dict = {"num_cpus": num_cpus}
+    if args and args.get("env"):
+        opts["runtime_env"] = {"env_vars": dict(args["env"])}
+    return opts
 
 
 def service_app(args: dict) -> serve.Application:
@@ -92,18 +96,19 @@ def service_app(args: dict) -> serve.Application:
     from deployments.registry import REGISTRY
 
     spec = REGISTRY[args["service"]]
-    return ServiceDeployment.options(**_options(spec)).bind([spec.key], "full")
+    return ServiceDeployment.options(name=spec.key, ray_actor_options=_actor_options(spec.num_cpus, args),
+                                     max_ongoing_requests=spec.max_ongoing_requests).bind([spec.key], "full")
 
 
 def edge_app(args: dict | None = None) -> serve.Application:
-    return EdgeDeployment.options(name=EDGE_APP, ray_actor_options={"num_cpus": 0.05},
+    return EdgeDeployment.options(name=EDGE_APP, ray_actor_options=_actor_options(0.05, args),
                                   max_ongoing_requests=200).bind()
 
 
 def compact_app(args: dict | None = None) -> serve.Application:
     from deployments.registry import REGISTRY
 
-    return ServiceDeployment.options(name=COMPACT_APP, ray_actor_options={"num_cpus": 0.1},
+    return ServiceDeployment.options(name=COMPACT_APP, ray_actor_options=_actor_options(0.1, args),
                                      max_ongoing_requests=500).bind(list(REGISTRY), "compact", True)
 
 

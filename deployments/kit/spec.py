@@ -85,7 +85,11 @@ class Service:
 
     @asynccontextmanager
     async def uow(self, *, read: bool = False):
-        """One transaction: commits once on success, rolls back on any error."""
+        """One transaction: commits once on success, rolls back on any error.
+
+        Make calls to other services and permission checks before or after a writing
+        unit of work, not inside it: on SQLite a writer holds the database lock until it
+        commits, and the callee may need to write too."""
         async with UnitOfWork(self.rt.db, source=self.spec.key, read=read) as uow:
             yield uow
 

@@ -1,0 +1,257 @@
+"""Location Service (spec 3.6): the gazetteer of countries, cities and airports under stable
+ids (`ctry:GB`, `city:GB:london`, `apt:LHR`), search, airports by city, and offline geocoding
+of addresses to city or airport level (`addr:<uuid>`)."""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Literal
+
+import pycountry
+from pydantic import Field, field_validator
+from sqlalchemy import case, func, or_, select
+
+from deployments.kit import Ctx, Schema, Service, ServiceSpec, internal, op
+from p2p.errors import NotFound, Unprocessable
+from storage.gazetteer import city_id, fold, slug
+from storage.models.places import Address, Airport, City, Location
+
+Kind = Literal["airport", "city", "country", "address"]
+_SPACES = re.compile(r"\s+")
+# Words that say nothing about which airport of a city an address means.
+_GENERIC = {"airport", "international", "intl", "regional", "municipal", "city", "field", "airfield", "the"}
+
+
+class LocationOut(Schema):
+    id: str
+    kind: Kind
+    name: str
+    code: str | None = Field(default=None, description="IATA for airports, ISO alpha-2 for countries")
+    country: str
+    city_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    tz: str | None = Field(default=None, description="IANA zone; countries only when they have one")
+
+
+class AirportOut(Schema):
+    id: str
+    iata: str
+    icao: str | None
+    name: str
+    city: str | None
+    city_id: str | None
+    country: str
+    subdivision: str | None = None
+    lat: float
+    lon: float
+    tz: str
+
+
+class GeocodeIn(Schema):
+    lines: list[str] = Field(min_length=1, max_length=4, description="Street address lines")
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=2, max_length=60, description="ISO 3166-1 alpha-2, alpha-3 or name")
+    postcode: str | None = Field(default=None, max_length=16)
+
+    @field_validator("lines")
+    @classmethod
+    def _lines(cls, v: list[str]) -> list[str]:
+        v = [_SPACES.sub(" ", line).strip() for line in v]
+        if not all(v) or any(len(line) > 200 for line in v):
+            raise ValueError("each line needs 1-200 characters")
+        return v
+
+
+class GeocodeOut(Schema):
+    id: str
+    location_id: str = Field(description="The city or airport the address resolved to")
+    level: Literal["airport", "city"]
+    normalized: str
+    lines: list[str]
+    city: str
+    postcode: str | None
+    country: str
+    lat: float
+    lon: float
+    tz: str
+
+
+class UnknownLocation(NotFound):
+    """No location has this id."""
+    code = "location.unknown"
+
+
+class UnknownAirport(NotFound):
+    """No airport has this IATA code."""
+    code = "location.unknown_airport"
+
+
+class UnknownCity(NotFound):
+    """No city has this id or name."""
+    code = "location.unknown_city"
+
+
+class LocationNotResolved(Unprocessable):
+    """The address names a country or city the gazetteer does not know."""
+    code = "location.not_resolved"
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Locations(Service):
+    @op("GET /locations/search", public=True)
+    async def search(self, ctx: Ctx, q: Annotated[str, Field(min_length=1, max_length=100)],
+                     kind: Literal["airport", "city", "country"] | None = None,
+                     limit: Annotated[int, Field(ge=1, le=50)] = 10) -> list[LocationOut]:
+        """Find airports, cities and countries. Exact codes (IATA, ICAO, ISO) rank first, then
+        code prefixes, exact names, the airports of a city of that name, name prefixes, word
+        prefixes and finally substrings; bigger places first within each rank."""
+        qf, qc = fold(q), _SPACES.sub("", q).upper()
+        L = Location
+        exact = or_(L.code == qc, L.alt_code == qc)
+        ranks, match = [(exact, 0)], [exact]
+        if len(qc) >= 2 and qc.isalnum():
+            code_prefix = or_(L.code.like(f"{_like(qc)}%", escape="\\"), L.alt_code.like(f"{_like(qc)}%", escape="\\"))
+            ranks.append((code_prefix, 1))
+            match.append(code_prefix)
+        if qf:
+            ranks += [(L.name_key == qf, 2), (L.city_key == qf, 3),
+                      (L.name_key.like(f"{_like(qf)}%", escape="\\"), 4),
+                      (L.terms.like(f"% {_like(qf)}%", escape="\\"), 5)]
+            match.append(L.terms.like(f"%{_like(qf)}%", escape="\\"))
+        stmt = select(L).where(or_(*match))
+        if kind:
+            stmt = stmt.where(L.kind == kind)
+        async with self.uow(read=True) as uow:
+            rows = await uow.all(stmt.order_by(case(*ranks, else_=6), L.weight.desc(), L.name).limit(limit))
+        return [self._out(r) for r in rows]
+
+    @op("GET /locations/airports", public=True)
+    async def airports(self, ctx: Ctx, city: Annotated[str, Field(min_length=1, max_length=100)],
+                       country: Annotated[str | None, Field(min_length=2, max_length=2)] = None) -> list[AirportOut]:
+        """The airports of a city, given its id (`city:GB:london`) or its name (every city of
+        that name, or only the one in `country`). Biggest city first, then by name."""
+        async with self.uow(read=True) as uow:
+            if city.startswith("city:"):
+                ids = [city] if await uow.get(City, city) else []
+            else:
+                stmt = select(City.id).where(City.id.like(f"city:%:{_like(slug(city))}", escape="\\"))
+                if country:
+                    stmt = stmt.where(City.country == country.upper())
+                ids = await uow.all(stmt.order_by(City.airport_count.desc()))
+            if not ids:
+                raise UnknownCity(f"No city {city!r} is known.", city=city)
+            rows = await uow.all(select(Airport).where(Airport.city_id.in_(ids)))
+        order = {cid: i for i, cid in enumerate(ids)}
+        return [self._airport(a) for a in sorted(rows, key=lambda a: (order[a.city_id], a.name))]
+
+    @op("POST /locations/geocode", status=201)
+    async def geocode(self, ctx: Ctx, body: GeocodeIn) -> GeocodeOut:
+        """Normalise an address and resolve it offline to its city, or to an airport when the
+        address names one of the city's airports (`Heathrow Airport, Hounslow` in London).
+        Stores it under an `addr:` id. 422 `location.not_resolved` when the country or city is
+        not in the gazetteer."""
+        country = self._country(body.country)
+        folded_city = fold(body.city)
+        async with self.uow() as uow:
+            place = await uow.get(Location, city_id(country, body.city)) if folded_city else None
+            if place is None and folded_city:  # the city field may name an airport ("Heathrow")
+                place = await uow.scalar(select(Location).where(
+                    Location.kind == "airport", Location.country == country,
+                    Location.terms.like(f"% {_like(folded_city)}%", escape="\\")).order_by(Location.weight.desc()))
+            if place is None:
+                raise LocationNotResolved(f"No city {body.city!r} is known in {country}; check the spelling or "
+                                          "give the nearest city with an airport.", city=body.city, country=country)
+            if place.kind == "city":
+                airports = await uow.all(select(Location).where(Location.city_id == place.id))
+                place = self._named_airport(body.lines, place, airports) or place
+            postcode = _SPACES.sub(" ", body.postcode).strip().upper() if body.postcode else None
+            city_name = (await uow.get(City, place.city_id)).name if place.kind == "airport" and place.city_id \
+                else (place.name if place.kind == "city" else body.city.strip())
+            normalized = ", ".join([*body.lines, " ".join(filter(None, [postcode, city_name])), country])
+            addr = uow.add(Address(id=uuid.uuid4(), lines=body.lines, city=city_name, postcode=postcode,
+                                   country=country, normalized=normalized, resolved_id=place.id, lat=place.lat,
+                                   lon=place.lon, tz=place.tz, created_by=ctx.user_id))
+            return GeocodeOut(id=f"addr:{addr.id}", location_id=place.id, level=place.kind, normalized=normalized,
+                              lines=body.lines, city=city_name, postcode=postcode, country=country,
+                              lat=place.lat, lon=place.lon, tz=place.tz)
+
+    @op("GET /locations/{id}")
+    async def get(self, ctx: Ctx, id: Annotated[str, Field(max_length=100)]) -> LocationOut:
+        """One location by id. Addresses only to whoever geocoded them (or locations:read:any)."""
+        out = await self.resolve(id)
+        if out.kind == "address":
+            owner = await self._address_owner(id)
+            if ctx.user_id != owner and not await self.can(ctx, "locations:read:any"):
+                raise UnknownLocation("No such location.", id=id)
+        return out
+
+    # -- for other services ------------------------------------------------------------
+    @internal
+    async def airport(self, code: str) -> AirportOut:
+        async with self.uow(read=True) as uow:
+            row = await uow.get(Airport, code.strip().upper()) if len(code.strip()) == 3 else None
+        if row is None:
+            raise UnknownAirport(f"No airport has the IATA code {code!r}.", code=code)
+        return self._airport(row)
+
+    @internal
+    async def resolve(self, location_id: str) -> LocationOut:
+        async with self.uow(read=True) as uow:
+            if location_id.startswith("addr:"):
+                addr = await uow.get(Address, _uuid(location_id[5:]))
+                if addr is not None:
+                    return LocationOut(id=location_id, kind="address", name=addr.normalized, country=addr.country,
+                                       city_id=addr.resolved_id, lat=addr.lat, lon=addr.lon, tz=addr.tz)
+            else:
+                row = await uow.get(Location, location_id)
+                if row is not None:
+                    return self._out(row)
+        raise UnknownLocation(f"No location has the id {location_id!r}.", id=location_id)
+
+    # -- helpers -----------------------------------------------------------------------
+    async def _address_owner(self, location_id: str) -> uuid.UUID | None:
+        async with self.uow(read=True) as uow:
+            return await uow.scalar(select(Address.created_by).where(Address.id == _uuid(location_id[5:])))
+
+    @staticmethod
+    def _country(text: str) -> str:
+        try:
+            return pycountry.countries.lookup(text.strip()).alpha_2
+        except LookupError:
+            if text.strip().upper() == "XK":
+                return "XK"
+            raise LocationNotResolved(f"{text!r} is not a country (ISO 3166-1 code or name).", country=text) from None
+
+    @staticmethod
+    def _named_airport(lines: list[str], city: Location, airports: list[Location]) -> Location | None:
+        words = set(fold(" ".join(lines)).split())
+        for a in sorted(airports, key=lambda a: -a.weight):
+            own = set(a.name_key.split()) - set(city.name_key.split()) - _GENERIC
+            if own and own <= words:
+                return a
+        return None
+
+    @staticmethod
+    def _out(row: Location) -> LocationOut:
+        return LocationOut(id=row.id, kind=row.kind, name=row.name, code=row.code, country=row.country,
+                           city_id=row.city_id, lat=row.lat, lon=row.lon, tz=row.tz)
+
+    @staticmethod
+    def _airport(a: Airport) -> AirportOut:
+        return AirportOut(id=f"apt:{a.iata}", iata=a.iata, icao=a.icao, name=a.name, city=a.city, city_id=a.city_id,
+                          country=a.country, subdivision=a.subdivision, lat=a.lat, lon=a.lon, tz=a.tz)
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
+SPEC = ServiceSpec("Location Service", key="locations", prefix="/locations", service=Locations,
+                   models="storage.models.places")
