@@ -105,3 +105,8 @@ def ray_session():
         ray.init(num_cpus=2, include_dashboard=False, namespace="p2p", log_to_driver=False,
                  configure_logging=False)
     yield ray
+
+
+def pytest_collection_modifyitems(items):
+    """The end-to-end layer last: it keeps the full platform on Serve until the session ends."""
+    items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)

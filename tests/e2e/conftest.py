@@ -1,0 +1,35 @@
+"""The whole platform in the full topology, started once for the session through the same
+code path as `p2p up`, and driven over real HTTP."""
+from __future__ import annotations
+
+import socket
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import POSTGRES_URL, REDIS_URL, pg_database
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def platform_url(ray_session, tmp_path_factory):
+    from p2p.launch import launch, shutdown
+    from p2p.settings import Settings
+
+    data = tmp_path_factory.mktemp("e2e")
+    name = f"p2p_e2e_{uuid.uuid4().hex[:8]}"
+    db_url = pg_database(POSTGRES_URL, name) if POSTGRES_URL else None
+    settings = Settings(env="test", data_dir=data, database_url=db_url, redis_url=REDIS_URL,
+                        http_port=free_port(), topology="full")
+    launched = launch(settings, dashboard=False, join=False)
+    with httpx.Client(base_url=launched.api_url, timeout=60) as c:
+        yield c
+    shutdown(stop_cluster=False)
+    if POSTGRES_URL:
+        pg_database(POSTGRES_URL, name, drop=True)
