@@ -60,6 +60,22 @@ def cmd_serve_config(args) -> int:
     return 0
 
 
+def api_table() -> str:
+    """The README's API table, from the registry (a test keeps the README equal to it)."""
+    from deployments.registry import SPECS
+
+    rows = ["| Service | Route prefix | Operations | Docs |", "|---|---|---|---|"]
+    for s in SPECS:
+        tag = s.title.replace(" ", "%20")
+        rows.append(f"| {s.title} | `{s.prefix}` | {len(s.ops)} | `/docs#/{tag}` |")
+    return "\n".join(rows) + "\n"
+
+
+def cmd_api_table(args) -> int:
+    sys.stdout.write(api_table())
+    return 0
+
+
 def cmd_db(args) -> int:
     from p2p.settings import get_settings
     from storage.migrate import upgrade
@@ -86,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     sc = sub.add_parser("serve-config", help="print serve_config.yaml generated from the registry")
     sc.add_argument("--topology", choices=["full", "compact"], default="full")
     sc.set_defaults(fn=cmd_serve_config)
+    sub.add_parser("api-table", help="print the README's API table").set_defaults(fn=cmd_api_table)
     db = sub.add_parser("db", help="database commands")
     dbs = db.add_subparsers(dest="dbcmd", required=True)
     dbs.add_parser("upgrade", help="apply migrations up to head").set_defaults(fn=cmd_db)

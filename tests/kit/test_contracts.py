@@ -126,3 +126,11 @@ def test_migrations_create_exactly_the_models(tmp_path):
     url = f"sqlite:///{tmp_path / 'check.db'}"
     upgrade(url)
     command.check(alembic_config(url))
+
+
+def test_the_readme_api_table_is_the_registry():
+    from p2p.cli import api_table
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- api-table:start -->\n")[1].split("<!-- api-table:end -->")[0]
+    assert block == api_table(), "regenerate with `p2p api-table`"
