@@ -236,11 +236,11 @@ class Users(Service):
             return await uow.scalar(select(func.count()).select_from(User))
 
     async def _load(self, uow, id: UserId) -> tuple[User, UserProfile]:
-        user = await uow.get(User, id)
-        profile = await uow.get(UserProfile, id) if user else None
-        if user is None or profile is None:
+        row = (await uow.session.execute(
+            select(User, UserProfile).join(UserProfile, UserProfile.user_id == User.id).where(User.id == id))).first()
+        if row is None:
             raise NotFound("No such user.", id=str(id))
-        return user, profile
+        return row[0], row[1]
 
     async def _settings(self, uow, id: UserId) -> SettingsOut:
         row = await uow.get(UserSettings, id)

@@ -120,7 +120,8 @@ class Database:
             self.write_engine = create_async_engine(
                 async_url(url), echo=echo, pool_size=5, max_overflow=10, pool_pre_ping=True
             )
-            self.read_engine = self.write_engine
+            # Reads need no transaction of their own: no BEGIN/ROLLBACK round trips.
+            self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
         opts = dict(expire_on_commit=False, autoflush=False)
         self.writer = async_sessionmaker(self.write_engine, **opts)
         self.reader = async_sessionmaker(self.read_engine, **opts)
@@ -133,5 +134,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
+        if self.sqlite:
             await self.read_engine.dispose()

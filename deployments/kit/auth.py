@@ -2,6 +2,7 @@
 API keys verified by the Authorization Service, revocations looked up in the KV store."""
 from __future__ import annotations
 
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ class Authenticator:
         self._keys: dict[str, str] = {}
         self._miss = TTLCache(ttl=5.0)
         self._api_keys = TTLCache(ttl=30.0)
+        self._verified = TTLCache(ttl=60.0)  # token -> claims; expiry is still checked below
 
     async def public_key(self, kid: str) -> str:
         if kid not in self._keys and self._miss.get(kid) is None:
@@ -54,7 +56,10 @@ class Authenticator:
         return await self.from_access_token(credential)
 
     async def from_access_token(self, token: str) -> Principal:
-        claims = verify_access_token(token, await self.public_key(token_kid(token)))
+        claims = self._verified.get(token)
+        if claims is None or claims["exp"] <= time.time():
+            claims = verify_access_token(token, await self.public_key(token_kid(token)))
+            self._verified.put(token, claims)
         try:
             user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
         except (ValueError, TypeError):
