@@ -22,17 +22,22 @@ from storage.models.authz import ApiKey, AuthzSubject, Role, UserRole
 PERMISSION = re.compile(r"^(\*|[a-z_]+(:[a-z_]+)*(:\*)?)$")
 MEMBER = ["users:read", "users:write", "apikeys:manage", "roles:read"]
 
-# name -> (description, permissions, inherits)
+# name -> (description, permissions, inherits). Explicit permissions, no wildcards: a
+# wildcard would also grant the `:any` and review permissions under it.
 SEED_ROLES: dict[str, tuple[str, list[str], list[str]]] = {
     "member": ("Every signed-up user: own profile, settings, sessions and API keys", MEMBER, []),
-    "sender": ("Ships packages", ["shipments:*", "bookings:read", "bookings:write", "search:read",
-                                  "payments:write", "trips:read", "itineraries:*"], ["member"]),
-    "traveler": ("Carries packages on flights", ["trips:*", "bookings:read", "bookings:confirm", "search:read",
-                                                 "vehicles:*"], ["member"]),
-    "courier": ("Local first and last mile", ["couriers:*", "vehicles:*", "bookings:read", "bookings:confirm",
-                                              "routes:*"], ["member"]),
+    "sender": ("Ships packages", ["shipments:read", "shipments:write", "bookings:read", "bookings:write",
+                                  "itineraries:read", "itineraries:write", "search:read", "trips:read",
+                                  "payments:write", "routes:read"], ["member"]),
+    "traveler": ("Carries packages on flights", ["trips:read", "trips:write", "bookings:read", "bookings:confirm",
+                                                 "search:read", "vehicles:read", "vehicles:write"], ["member"]),
+    "courier": ("Local first and last mile", ["couriers:read", "couriers:manage", "vehicles:read", "vehicles:write",
+                                              "bookings:read", "bookings:confirm", "routes:read", "routes:optimize"],
+                ["member"]),
     "support": ("Helps users", ["users:read:any", "sessions:read:any", "sessions:manage:any", "roles:read:any",
-                                "bookings:read:any", "trips:read:any"], ["member"]),
+                                "bookings:read:any", "trips:read:any", "vehicles:read:any", "locations:read:any"],
+                ["member"]),
+    "compliance": ("Reviews vehicles and documents", ["vehicles:verify", "vehicles:read:any"], ["member"]),
     "admin": ("Everything", ["*"], []),
 }
 
@@ -120,11 +125,15 @@ class PrivilegeEscalation(Forbidden):
 
 class Authz(Service):
     async def startup(self) -> None:
+        """Seed the system roles, and bring existing ones to what the code says."""
         async with self.uow() as uow:
-            existing = {r.name for r in await uow.all(select(Role))}
+            existing = {r.name: r for r in await uow.all(select(Role))}
             for name, (desc, perms, inherits) in SEED_ROLES.items():
-                if name not in existing:
+                role = existing.get(name)
+                if role is None:
                     uow.add(Role(name=name, description=desc, permissions=perms, inherits=inherits, system=True))
+                elif role.system and (role.permissions != perms or role.inherits != inherits):
+                    role.description, role.permissions, role.inherits = desc, perms, inherits
 
     # -- checks ------------------------------------------------------------------------
     @op("GET /authz/permissions")

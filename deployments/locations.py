@@ -107,14 +107,14 @@ class Locations(Service):
                      kind: Literal["airport", "city", "country"] | None = None,
                      limit: Annotated[int, Field(ge=1, le=50)] = 10) -> list[LocationOut]:
         """Find airports, cities and countries. Exact codes (IATA, ICAO, ISO) rank first, then
-        code prefixes, exact names, the airports of a city of that name, name prefixes, word
+        IATA codes starting with a two-letter query, exact names, the airports of a city of that name, name prefixes, word
         prefixes and finally substrings; bigger places first within each rank."""
         qf, qc = fold(q), _SPACES.sub("", q).upper()
         L = Location
         exact = or_(L.code == qc, L.alt_code == qc)
         ranks, match = [(exact, 0)], [exact]
-        if len(qc) >= 2 and qc.isalnum():
-            code_prefix = or_(L.code.like(f"{_like(qc)}%", escape="\\"), L.alt_code.like(f"{_like(qc)}%", escape="\\"))
+        if len(qc) == 2 and qc.isalpha():  # IATA prefixes; ICAO prefixes would bury names
+            code_prefix = L.code.like(f"{qc}%")
             ranks.append((code_prefix, 1))
             match.append(code_prefix)
         if qf:
@@ -159,9 +159,10 @@ class Locations(Service):
         async with self.uow() as uow:
             place = await uow.get(Location, city_id(country, body.city)) if folded_city else None
             if place is None and folded_city:  # the city field may name an airport ("Heathrow")
-                place = await uow.scalar(select(Location).where(
-                    Location.kind == "airport", Location.country == country,
-                    Location.terms.like(f"% {_like(folded_city)}%", escape="\\")).order_by(Location.weight.desc()))
+                words = or_(Location.name_key.like(f"{_like(folded_city)}%", escape="\\"),
+                            Location.name_key.like(f"% {_like(folded_city)}%", escape="\\"))
+                place = await uow.scalar(select(Location).where(Location.kind == "airport", Location.country == country,
+                                                                words).order_by(Location.weight.desc()).limit(1))
             if place is None:
                 raise LocationNotResolved(f"No city {body.city!r} is known in {country}; check the spelling or "
                                           "give the nearest city with an airport.", city=body.city, country=country)
@@ -169,8 +170,7 @@ class Locations(Service):
                 airports = await uow.all(select(Location).where(Location.city_id == place.id))
                 place = self._named_airport(body.lines, place, airports) or place
             postcode = _SPACES.sub(" ", body.postcode).strip().upper() if body.postcode else None
-            city_name = (await uow.get(City, place.city_id)).name if place.kind == "airport" and place.city_id \
-                else (place.name if place.kind == "city" else body.city.strip())
+            city_name = await self._city_name(uow, place, body.city)
             normalized = ", ".join([*body.lines, " ".join(filter(None, [postcode, city_name])), country])
             addr = uow.add(Address(id=uuid.uuid4(), lines=body.lines, city=city_name, postcode=postcode,
                                    country=country, normalized=normalized, resolved_id=place.id, lat=place.lat,
@@ -216,6 +216,13 @@ class Locations(Service):
     async def _address_owner(self, location_id: str) -> uuid.UUID | None:
         async with self.uow(read=True) as uow:
             return await uow.scalar(select(Address.created_by).where(Address.id == _uuid(location_id[5:])))
+
+    @staticmethod
+    async def _city_name(uow, place: Location, given: str) -> str:
+        if place.kind == "city":
+            return place.name
+        city = await uow.get(City, place.city_id) if place.city_id else None
+        return city.name if city else given
 
     @staticmethod
     def _country(text: str) -> str:

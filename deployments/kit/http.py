@@ -8,9 +8,8 @@ import re
 import time
 import typing
 import uuid
-from typing import Any, Callable
-
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from fastapi import Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError

@@ -36,7 +36,7 @@ class TestDefaultRoles:
 
     def test_permissions_answer_for_oneself(self, client):
         user, headers = signed_up(client)
-        r = client.get("/authz/permissions?permission=shipments:create", headers=headers).json()
+        r = client.get("/authz/permissions?permission=shipments:write", headers=headers).json()
         assert r["roles"] == ["member", "sender"] and r["allowed"] is True
         r = client.get("/authz/permissions?permission=trips:write", headers=headers).json()
         assert r["allowed"] is False
