@@ -31,8 +31,28 @@ def event_relay(topology: str, env: dict[str, str] | None = None):
 
 
 def kill_all() -> None:
-    for name in ("p2p-kv", "p2p-event-relay"):
+    from p2p.settings import get_settings
+
+    shards = [f"{CAPACITY_PREFIX}-{i}" for i in range(get_settings().capacity_shards)]
+    for name in ("p2p-kv", "p2p-event-relay", *shards):
         try:
             ray.kill(ray.get_actor(name, namespace=NAMESPACE))
         except ValueError:
             pass
+
+
+CAPACITY_PREFIX = "trip-capacity"
+
+
+def trip_capacity_shard(i: int, *, shards: int | None = None, database_url: str | None = None,
+                        prefix: str = CAPACITY_PREFIX):
+    """Shard `i` of the trip-capacity actors (`trip-capacity-i`). The arguments only matter
+    when this call creates it. Retried tasks are safe: every call is idempotent by booking id."""
+    from actors.capacity import TripCapacity
+    from p2p.settings import get_settings
+
+    n = shards or get_settings().capacity_shards
+    return ray.remote(TripCapacity).options(
+        name=f"{prefix}-{i}", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, max_task_retries=3, num_cpus=0, max_concurrency=200,
+    ).remote(i, n, database_url)

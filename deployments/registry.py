@@ -2,13 +2,19 @@
 the README's API table all derive from it. A new service is one module plus one line here."""
 from __future__ import annotations
 
-from deployments import auth, authz, users
+from deployments import auth, authz, bookings, couriers, itineraries, locations, trips, users, vehicles
 from deployments.kit.spec import ServiceSpec
 
 SPECS: list[ServiceSpec] = [
     users.SPEC,
     auth.SPEC,
     authz.SPEC,
+    locations.SPEC,
+    vehicles.SPEC,
+    couriers.SPEC,
+    trips.SPEC,
+    itineraries.SPEC,
+    bookings.SPEC,
 ]
 
 REGISTRY: dict[str, ServiceSpec] = {s.key: s for s in SPECS}
