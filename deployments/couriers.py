@@ -8,7 +8,6 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import pycountry
 from pydantic import EmailStr, Field, field_validator, model_validator
 from sqlalchemy import delete, select, update
 
@@ -16,18 +15,18 @@ from deployments.kit import Ctx, Page, Schema, Service, ServiceSpec, internal, o
 from deployments.kit.schemas import Limit, decode_cursor, encode_cursor
 from p2p import geo
 from p2p.errors import Conflict, Forbidden, NotFound, Unprocessable
+from p2p.money import Currency
 from storage.db import utcnow
-from storage.models.couriers import (LocalCapacityDay, LocalCapacityHold, LocalCourierProvider, LocalSegment,
-                                     LocalServiceArea)
+from storage.models.couriers import (
+    LocalCapacityDay,
+    LocalCapacityHold,
+    LocalCourierProvider,
+    LocalSegment,
+    LocalServiceArea,
+)
 
 LocationId = Annotated[str, Field(min_length=3, max_length=96, description="A Location Service id: apt:LHR, "
                                   "city:GB:london, addr:<uuid>")]
-
-
-def _currency(v: str | None) -> str | None:
-    if v is not None and pycountry.currencies.get(alpha_3=v.upper()) is None:
-        raise ValueError("not an ISO 4217 currency code")
-    return v.upper() if v else v
 
 
 class ProviderCreate(Schema):
@@ -79,10 +78,9 @@ class SegmentCreate(Schema):
     to_location: LocationId
     duration_min: int = Field(ge=1, le=24 * 60)
     price_minor: int = Field(ge=0, le=10**9, description="Integer minor units of `currency`")
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217")
+    currency: Currency
     max_weight_g: int = Field(ge=1, le=100_000_000)
 
-    check_currency = field_validator("currency")(classmethod(lambda cls, v: _currency(v)))
 
     @model_validator(mode="after")
     def _two_places(self):
@@ -94,11 +92,10 @@ class SegmentCreate(Schema):
 class SegmentUpdate(Schema):
     duration_min: int | None = Field(default=None, ge=1, le=24 * 60)
     price_minor: int | None = Field(default=None, ge=0, le=10**9)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     max_weight_g: int | None = Field(default=None, ge=1, le=100_000_000)
     active: bool | None = None
 
-    check_currency = field_validator("currency")(classmethod(lambda cls, v: _currency(v)))
 
 
 class SegmentOut(Schema):

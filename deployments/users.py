@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-import pycountry
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AfterValidator, EmailStr, Field, field_validator
 from sqlalchemy import func, select
 
 from deployments.kit import Ctx, Schema, Service, ServiceSpec, internal, op
 from p2p.errors import Conflict, NotFound, Unprocessable
+from p2p.money import CountryCode, Currency
 from p2p.security import hash_password
 from storage.db import utcnow
 from storage.models.users import User, UserProfile, UserSettings, UserStats
@@ -20,30 +20,24 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 UserId = uuid.UUID
 
 
-def _country(cls, v: str | None) -> str | None:
-    if v is None:
-        return None
-    v = v.upper()
-    if pycountry.countries.get(alpha_2=v) is None:
-        raise ValueError("not an ISO 3166-1 alpha-2 country code")
+def _phone(v: str) -> str:
+    if not E164.match(v):
+        raise ValueError("phone must be E.164: + then 7-15 digits")
     return v
+
+
+Phone = Annotated[str, AfterValidator(_phone), Field(description="E.164, e.g. +447700900123")]
 
 
 class UserCreate(Schema):
     email: EmailStr
     password: str = Field(min_length=10, max_length=128)
     display_name: str = Field(min_length=1, max_length=80)
-    phone: str | None = Field(default=None, description="E.164, e.g. +447700900123")
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
-
-    check_phone = field_validator("phone")(classmethod(lambda cls, v: _phone(v)))
-    check_country = field_validator("country")(classmethod(_country))
+    phone: Phone | None = None
+    country: CountryCode | None = None
 
 
-def _phone(v: str | None) -> str | None:
-    if v is not None and not E164.match(v):
-        raise ValueError("phone must be E.164: + then 7-15 digits")
-    return v
+
 
 
 class UserUpdate(Schema):
@@ -51,12 +45,10 @@ class UserUpdate(Schema):
 
     display_name: str | None = Field(default=None, min_length=1, max_length=80)
     bio: str | None = Field(default=None, max_length=500)
-    phone: str | None = None
-    country: str | None = None
+    phone: Phone | None = None
+    country: CountryCode | None = None
     avatar_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
 
-    check_phone = field_validator("phone")(classmethod(lambda cls, v: _phone(v)))
-    check_country = field_validator("country")(classmethod(_country))
 
 
 class UserOut(Schema):
@@ -65,7 +57,7 @@ class UserOut(Schema):
     id: UserId
     display_name: str
     bio: str | None = None
-    country: str | None = None
+    country: CountryCode | None = None
     avatar_url: str | None = None
     created_at: datetime
     email: str | None = None
@@ -86,7 +78,7 @@ class UserStatsOut(Schema):
 class SettingsIn(Schema):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     timezone: str | None = None
-    currency: str | None = None
+    currency: Currency | None = None
     notifications: dict[str, bool] | None = None
 
     @field_validator("timezone")
@@ -101,13 +93,6 @@ class SettingsIn(Schema):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA time zone") from None
         return v
-
-    @field_validator("currency")
-    @classmethod
-    def _cur(cls, v):
-        if v is not None and pycountry.currencies.get(alpha_3=v.upper()) is None:
-            raise ValueError("not an ISO 4217 currency")
-        return v.upper() if v else v
 
 
 class SettingsOut(Schema):

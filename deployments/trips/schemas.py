@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-import pycountry
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from deployments.kit import Schema
+from p2p.money import Currency
 
 TripId = uuid.UUID
 LegId = uuid.UUID
@@ -55,14 +55,7 @@ class CapacityIn(Schema):
 class PriceIn(Schema):
     per_kg_minor: int = Field(ge=0, le=MAX_PRICE_MINOR, description="Asking price per kg, integer minor units")
     min_price_minor: int = Field(default=0, ge=0, le=MAX_PRICE_MINOR, description="Least charged per booking")
-    currency: str = Field(description="ISO 4217")
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, v: str) -> str:
-        if pycountry.currencies.get(alpha_3=v.upper()) is None:
-            raise ValueError("not an ISO 4217 currency")
-        return v.upper()
+    currency: Currency
 
 
 class ConstraintsIn(Schema):
