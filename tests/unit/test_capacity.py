@@ -121,6 +121,17 @@ class TestHold:
         assert ledger(url, trip)["held_g"] == [12 * KG]
 
 
+    async def test_200_attempts_on_5_trips_whose_capacity_covers_60_sell_exactly_60(self, shard, url):
+        trips = [seed_trip(url, capacity_g=12 * KG) for _ in range(5)]
+        results = await asyncio.gather(*[hold(shard, *trips[i % 5]) for i in range(200)], return_exceptions=True)
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(results) - len(refused) == 60 and len(refused) == 140
+        assert all(isinstance(r, TripFull) and r.status == 409 for r in refused)
+        for trip, _ in trips:
+            assert ledger(url, trip)["held_g"] == [12 * KG]  # held + confirmed never above capacity
+            assert (await shard.remaining(trip)).legs[0].remaining_g == 0
+
+
 class TestSecondWriter:
     async def test_two_shards_on_one_trip_cannot_oversell_thanks_to_the_database(self, url):
         """A split brain (two incarnations of a shard) is stopped by the conditional UPDATE."""
