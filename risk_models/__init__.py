@@ -1,0 +1,1 @@
+"""Risk scoring: features, training, evaluation, model registry, batch scoring tasks (later issues)."""
