@@ -134,3 +134,11 @@ def test_the_readme_api_table_is_the_registry():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- api-table:start -->\n")[1].split("<!-- api-table:end -->")[0]
     assert block == api_table(), "regenerate with `p2p api-table`"
+
+
+def test_the_readme_documents_every_setting():
+    from p2p.settings import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [f"P2P_{name.upper()}" for name in Settings.model_fields if f"`P2P_{name.upper()}`" not in readme]
+    assert not missing, f"document in README.md: {missing}"
