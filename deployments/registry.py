@@ -2,7 +2,8 @@
 the README's API table all derive from it. A new service is one module plus one line here."""
 from __future__ import annotations
 
-from deployments import auth, authz, bookings, couriers, itineraries, locations, trips, users, vehicles
+from deployments import (auth, authz, bookings, couriers, itineraries, locations, routes, trip_search, trips, users,
+                         vehicles)
 from deployments.kit.spec import ServiceSpec
 
 SPECS: list[ServiceSpec] = [
@@ -15,6 +16,8 @@ SPECS: list[ServiceSpec] = [
     trips.SPEC,
     itineraries.SPEC,
     bookings.SPEC,
+    routes.SPEC,
+    trip_search.SPEC,
 ]
 
 REGISTRY: dict[str, ServiceSpec] = {s.key: s for s in SPECS}

@@ -47,11 +47,12 @@ def search_many(queries: Iterable[ItineraryQuery], network: Network, *, fx: FxTa
 
     The snapshot is put into the object store once (per snapshot, across calls) and each
     worker deserializes it once; queries go in chunks (by default about two per available
-    CPU) so task overhead stays small. Ray must already be initialised by the caller; with
-    `use_ray=False` it runs here, serially.
+    CPU) so task overhead stays small. A single query is a task too, so the search's CPU
+    goes to a task's core and not to the (I/O-sized) replica that asked. Ray must already be
+    initialised by the caller; with `use_ray=False` it runs here, serially.
     """
     queries = list(queries)
-    if not use_ray or len(queries) <= 1:
+    if not use_ray or not queries:
         return _search_chunk(network, queries, fx)
     import ray
 

@@ -11,17 +11,36 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from fastapi import Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.kit.context import Ctx
 from deployments.kit.idempotency import fingerprint, run_idempotent
 from deployments.kit.spec import Op, ServiceSpec
-from p2p.errors import Conflict, Forbidden, ProblemError, Unauthorized, Unavailable, ValidationFailed
+from p2p.errors import (
+    Conflict,
+    Forbidden,
+    ProblemError,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
 
 log = logging.getLogger("p2p.http")
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key")
@@ -146,25 +165,33 @@ async def read_upload(f: UploadFile) -> Upload:
 
 
 def _param(name: str, annotation: Any, default: Any, path_names: set[str]) -> inspect.Parameter:
+    """A FastAPI parameter for one argument of a service method: path, query, body, form
+    field or upload. Constraints of `Annotated[..., Field(...)]` move into the FastAPI marker;
+    validators (AfterValidator, ...) stay on the type, beside the marker, so they run."""
     constraints: dict[str, Any] = {}
     form = False
+    validators: list[Any] = []
     if typing.get_origin(annotation) is typing.Annotated:
         annotation, *meta = typing.get_args(annotation)
         form = any(isinstance(m, FormField) for m in meta)
         for m in meta:
-            for item in [m, *getattr(m, "metadata", [])]:
-                constraints.update({c: getattr(item, c) for c in _CONSTRAINTS if getattr(item, c, None) is not None})
+            found = {c: getattr(item, c) for item in [m, *getattr(m, "metadata", [])]
+                     for c in _CONSTRAINTS if getattr(item, c, None) is not None}
+            constraints.update(found)
+            if not found and not isinstance(m, (FormField, FieldInfo)):
+                validators.append(m)
     if annotation is Upload:
         annotation, marker = UploadFile, File()
     elif form:
-        marker = Form(**constraints) if default is inspect.Parameter.empty else Form(default=default, **constraints)
+        marker = Form(**constraints)
     elif name in path_names:
         marker = Path(**constraints)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        marker = Body() if default is inspect.Parameter.empty else Body(default=default)
+        marker = Body()
     else:
-        marker = Query(**constraints) if default is inspect.Parameter.empty else Query(default=default, **constraints)
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=marker)
+        marker = Query(**constraints)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                             annotation=typing.Annotated[(annotation, *validators, marker)], default=default)
 
 
 def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Callable[[], Any]) -> Callable:
