@@ -1,8 +1,9 @@
 """The route graph in the service's own tables, and each replica's in-memory copy.
 
 Event handlers write edges and nodes in their unit of work and bump one version counter,
-calling no one. What the events do not carry (a trip's price and constraints, what remains
-after holds, a place's zone) is completed from its owner lazily, when a replica next builds
+calling no one. `trip.published` carries the legs, price and constraints; what events do
+not carry (what remains after holds, a place's zone; the price of a trip whose update event
+only names the changed fields) is completed from its owner lazily, when a replica next builds
 its graph: the completion is guarded by the edge's `revision`, so a newer event always wins,
 and it bumps the version too, so every replica rebuilds. Replicas compare the version (one
 primary-key read) on every request and rebuild from the tables when it moved.

@@ -145,7 +145,8 @@ class Trips(Service):
                 uow.add(LegCapacity(trip_id=id, leg_id=leg.id, open=True, **self._capacity_cols(trip)))
             trip.status, trip.published_at, trip.updated_at = "published", utcnow(), utcnow()
             trip.version += 1
-            uow.emit("trip.published", id, self._event(trip, legs), version=trip.version)
+            uow.emit("trip.published", id, self._event(trip, legs, await uow.get(TripConstraint, id)),
+                     version=trip.version)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -349,12 +350,19 @@ class Trips(Service):
         return await uow.all(select(TripLeg).where(TripLeg.trip_id == trip_id).order_by(TripLeg.seq))
 
     @staticmethod
-    def _event(trip: Trip, legs: list[TripLeg]) -> dict:
+    def _event(trip: Trip, legs: list[TripLeg], constraints: TripConstraint | None) -> dict:
+        """What a published trip's subscribers need without calling back: legs, capacity,
+        the asking price and the constraints."""
         return {"trip_id": str(trip.id), "traveler_id": str(trip.traveler_id), "status": trip.status,
                 "capacity": {"weight_g": trip.capacity_g, "volume_cm3": trip.capacity_cm3,
                              "items": trip.capacity_items},
+                "price": {"per_kg_minor": trip.price_per_kg_minor, "min_price_minor": trip.min_price_minor,
+                          "currency": trip.currency},
+                "constraints": (ConstraintsIn.model_validate(constraints) if constraints else ConstraintsIn())
+                .model_dump(mode="json"),
                 "legs": [{"leg_id": str(x.id), "from": x.origin_location, "to": x.destination_location,
-                          "departs_at": x.departs_at.isoformat(), "arrives_at": x.arrives_at.isoformat()}
+                          "departs_at": x.departs_at.isoformat(), "arrives_at": x.arrives_at.isoformat(),
+                          "carrier": x.carrier, "flight_number": x.flight_number}
                          for x in legs]}
 
     async def _out(self, uow, trip: Trip) -> TripOut:

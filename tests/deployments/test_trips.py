@@ -132,6 +132,24 @@ class TestLifecycle:
         assert client.post(f"/trips/{trip['id']}/complete", headers=headers).json()["status"] == "completed"
         drain()
 
+    def test_the_published_event_carries_what_subscribers_need(self, client, call, platform):
+        from sqlalchemy import select
+
+        from storage.models.events import OutboxEvent
+
+        _, headers = traveler(client, call, platform)
+        trip = create_trip(client, headers, constraints={"banned_categories": ["food"]})
+
+        async def payload():
+            async with platform.runtime.services["trips"].uow(read=True) as uow:
+                return await uow.scalar(select(OutboxEvent.payload).where(
+                    OutboxEvent.topic == "trip.published", OutboxEvent.entity_id == trip["id"]))
+
+        event = call(payload)
+        assert event["price"] == trip["price"] and event["constraints"]["banned_categories"] == ["food"]
+        assert [leg["leg_id"] for leg in event["legs"]] == [leg["id"] for leg in trip["legs"]]
+        assert event["legs"][0]["carrier"] == "BA" and event["capacity"]["weight_g"] == trip["capacity"]["weight_g"]
+
     def test_cancelling_releases_every_hold_and_says_so(self, client, call, platform, settings):
         _, headers = traveler(client, call, platform)
         trip, other = create_trip(client, headers), create_trip(client, headers, route=("JFK", "SFO"))
