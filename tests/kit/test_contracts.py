@@ -142,3 +142,15 @@ def test_the_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = [f"P2P_{name.upper()}" for name in Settings.model_fields if f"`P2P_{name.upper()}`" not in readme]
     assert not missing, f"document in README.md: {missing}"
+
+
+def test_the_bundled_swagger_ui_renders_our_openapi_version():
+    """Swagger UI 4 shows 'Unable to render this definition' for OpenAPI 3.1 documents."""
+    import re
+
+    import swagger_ui_bundle
+
+    from deployments.edge import combined_openapi
+
+    major = int(re.search(r"swagger-ui-(\d+)", str(swagger_ui_bundle.swagger_ui_path)).group(1))
+    assert combined_openapi()["openapi"].startswith("3.1") and major >= 5
