@@ -46,6 +46,15 @@ DIMS = ("g", "cm3", "items")
 ACTIVE = ("held", "confirmed")
 
 
+async def _remaining(uow, trip_id, leg_ids) -> list[dict]:
+    """What each leg has left after this transaction's change, for the event: subscribers
+    (the route planner) take absolute values, so a redelivered event does no harm."""
+    rows = await uow.all(select(LegCapacity).where(LegCapacity.trip_id == trip_id,
+                                                   LegCapacity.leg_id.in_(list(leg_ids))))
+    return [{"leg_id": str(r.leg_id), **{f"remaining_{d}": getattr(r, f"capacity_{d}") - getattr(r, f"held_{d}")
+                                         - getattr(r, f"booked_{d}") for d in DIMS}} for r in rows]
+
+
 def shard_of(trip_id: uuid.UUID | str, shards: int) -> int:
     """The shard owning `trip_id`: stable across processes (unlike `hash()`)."""
     return zlib.crc32(str(uuid.UUID(str(trip_id))).encode()) % shards
@@ -345,7 +354,8 @@ class TripCapacity:
             uow.add(CapacityHold(booking_id=booking_id, trip_id=trip_id, leg_ids=[str(x) for x in h.leg_ids],
                                  weight_g=h.amount[0], volume_cm3=h.amount[1], items=h.amount[2], status="held",
                                  expires_at=h.expires_at))
-            uow.emit("capacity.held", trip_id, self._payload(trip_id, booking_id, h))
+            uow.emit("capacity.held", trip_id, self._payload(trip_id, booking_id, h,
+                                                             remaining=await _remaining(uow, trip_id, h.leg_ids)))
             await uow.flush()
 
     @staticmethod
@@ -378,7 +388,8 @@ class TripCapacity:
                 await uow.session.execute(
                     update(LegCapacity).where(LegCapacity.trip_id == trip_id, LegCapacity.leg_id == leg_id)
                     .values(**_leg_delta(counters)).execution_options(synchronize_session=False))
-            uow.emit(topic, trip_id, self._payload(trip_id, booking_id, h, status=to, **extra))
+            uow.emit(topic, trip_id, self._payload(trip_id, booking_id, h, status=to, **extra,
+                                                   remaining=await _remaining(uow, trip_id, h.leg_ids)))
         return True
 
     async def _settle(self, trip_id, booking_id, view: _Trip, h: _Hold, to: str, topic: str, **extra) -> bool:
@@ -469,7 +480,7 @@ class TripCapacity:
                         if res.rowcount != 1:
                             raise _Refused(leg_id)
                     uow.emit("trip.capacity_changed", trip_id, {"trip_id": str(trip_id), **{
-                        f"capacity_{d}": new[d] for d in DIMS}})
+                        f"capacity_{d}": new[d] for d in DIMS}, "remaining": await _remaining(uow, trip_id, view.legs)})
             except _Refused as exc:
                 await self._reload(trip_id)
                 raise CapacityBelowCommitted("Capacity cannot go below what is held and booked.",

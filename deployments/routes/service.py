@@ -55,6 +55,7 @@ from deployments.routes.store import (
     drop_trip,
     put_segment,
     put_trip,
+    set_remaining,
     stale_trip,
 )
 from p2p.errors import NotFound
@@ -194,19 +195,19 @@ class Routes(Service):
 
     @on("trip.capacity_changed")
     async def on_capacity_changed(self, uow, event: Event) -> None:
-        await self._apply(uow, event, stale_trip(uow, event.entity_id))
+        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
 
     @on("capacity.held")
     async def on_capacity_held(self, uow, event: Event) -> None:
-        await self._apply(uow, event, stale_trip(uow, event.entity_id))
+        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
 
     @on("capacity.released")
     async def on_capacity_released(self, uow, event: Event) -> None:
-        await self._apply(uow, event, stale_trip(uow, event.entity_id))
+        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
 
     @on("capacity.hold_expired")
     async def on_hold_expired(self, uow, event: Event) -> None:
-        await self._apply(uow, event, stale_trip(uow, event.entity_id))
+        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
 
     @on("trip.started")
     async def on_trip_started(self, uow, event: Event) -> None:

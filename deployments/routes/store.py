@@ -1,9 +1,10 @@
 """The route graph in the service's own tables, and each replica's in-memory copy.
 
 Event handlers write edges and nodes in their unit of work and bump one version counter,
-calling no one. `trip.published` carries the legs, price and constraints; what events do
-not carry (what remains after holds, a place's zone; the price of a trip whose update event
-only names the changed fields) is completed from its owner lazily, when a replica next builds
+calling no one. `trip.published` carries the legs, price and constraints, and capacity events
+carry each leg's remaining amounts; what events do not carry (a place's zone; the price of
+a trip whose update event only names the changed fields) is completed from its owner
+lazily, when a replica next builds
 its graph: the completion is guarded by the edge's `revision`, so a newer event always wins,
 and it bumps the version too, so every replica rebuilds. Replicas compare the version (one
 primary-key read) on every request and rebuild from the tables when it moved.
@@ -123,6 +124,23 @@ async def stale_trip(uow, trip_id: str) -> bool:
                                      .values(stale=True, revision=Edge.revision + 1, updated_at=utcnow())
                                      .execution_options(synchronize_session=False))
     return done.rowcount > 0
+
+
+async def set_remaining(uow, trip_id: str, payload: dict[str, Any]) -> bool:
+    """Capacity events carry each leg's remaining amounts after the change: apply them as
+    they are (events come in commit order). Older events without them mark the trip stale."""
+    rows = payload.get("remaining")
+    if not isinstance(rows, list):
+        return await stale_trip(uow, trip_id)
+    changed = False
+    for r in rows:
+        done = await uow.session.execute(
+            update(Edge).where(Edge.id == uuid.UUID(str(r["leg_id"])), Edge.kind == "flight")
+            .values(remaining_g=int(r["remaining_g"]), remaining_cm3=int(r["remaining_cm3"]),
+                    remaining_items=int(r["remaining_items"]), revision=Edge.revision + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        changed = changed or done.rowcount > 0
+    return changed
 
 
 async def put_segment(uow, s: dict[str, Any], version: int) -> bool:

@@ -185,6 +185,15 @@ class TestTransit:
         trips, booking = platform.runtime.services["trips"], uuid.uuid4()
         call(trips.hold, uuid.UUID(t["id"]), [uuid.UUID(t["legs"][0]["id"])], booking, 4000, 1000, 1)
         drain()
+
+        async def edge():
+            from storage.models.routes import RouteGraphEdge
+
+            async with platform.runtime.services["routes"].uow(read=True) as uow:
+                return await uow.get(RouteGraphEdge, uuid.UUID(t["legs"][0]["id"]))
+
+        held = call(edge)  # the event's absolute amounts, applied without asking the Trip Service
+        assert held.remaining_g == 6000 and held.remaining_items == 19 and not held.stale
         _, sh = sender(client)
         params = {"origin": "apt:BSL", "destination": "apt:NCE", "start": at(18, 0).isoformat(),
                   "end": at(19, 0).isoformat()}
