@@ -4,9 +4,9 @@ Event handlers write edges and nodes in their unit of work and bump one version 
 calling no one. `trip.published` carries the legs, price and constraints, and capacity events
 carry each leg's remaining amounts; what events do not carry (a place's zone; the price of
 a trip whose update event only names the changed fields) is completed from its owner
-lazily, when a replica next builds
-its graph: the completion is guarded by the edge's `revision`, so a newer event always wins,
-and it bumps the version too, so every replica rebuilds. Replicas compare the version (one
+lazily, when a replica next builds its graph: the completion is guarded by the edge's
+`revision`, so a newer event always wins, and it bumps the version too, so every replica
+rebuilds. Replicas compare the version (one
 primary-key read) on every request and rebuild from the tables when it moved.
 """
 from __future__ import annotations
