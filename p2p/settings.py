@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     capacity_sweep_s: float = Field(default=2.0, gt=0, description="How often a capacity shard expires due holds.")
     booking_hold_ttl_s: int = Field(default=900, ge=5, description="How long a booking's capacity holds live unconfirmed.")
     min_connection_min: int = Field(default=60, ge=0, description="Minimum buffer between two legs of an itinerary.")
+    route_graph_refresh_s: float = Field(default=1.0, ge=0, description="A route planner replica rebuilds its "
+                                         "graph at most this often; searches may be this much behind.")
 
     @property
     def effective_database_url(self) -> str:

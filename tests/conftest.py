@@ -65,7 +65,8 @@ def settings(database_url, tmp_path_factory):
     if redis_url:
         flush_redis(redis_url)
     return Settings(env="test", database_url=database_url, redis_url=redis_url,
-                    data_dir=Path(tmp_path_factory.mktemp("data")), login_max_attempts_per_ip=10_000)
+                    data_dir=Path(tmp_path_factory.mktemp("data")), login_max_attempts_per_ip=10_000,
+                    route_graph_refresh_s=0)
 
 
 @pytest.fixture(scope="session")

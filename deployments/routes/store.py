@@ -215,13 +215,19 @@ class GraphKeeper:
         self.view: GraphView | None = None
         self._lock: asyncio.Lock | None = None
         self._pending, self._retry_at = False, 0.0
+        self._built_at = 0.0
 
     async def version(self) -> int:
         async with self.svc.uow(read=True) as uow:
             return await read_version(uow)
 
     async def current(self) -> GraphView:
-        if self.view is not None and await self.version() == self.view.version and not self._retry_due():
+        """The graph as of the latest version, rebuilt at most every `route_graph_refresh_s`
+        (a burst of bookings costs one rebuild, not one per hold; the capacity shards, not
+        the search, decide whether a booking fits)."""
+        if self.view is not None and (
+                time.monotonic() - self._built_at < self.svc.settings.route_graph_refresh_s
+                or await self.version() == self.view.version) and not self._retry_due():
             return self.view
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:  # one rebuild at a time; the others wait for it
@@ -232,6 +238,7 @@ class GraphKeeper:
                     v, moved = await self.version(), True
             if moved:
                 self.view = await self._load(v)
+                self._built_at = time.monotonic()
             return self.view
 
     def _retry_due(self) -> bool:

@@ -2,6 +2,7 @@
 search answers the Pareto set or says why not, direct connections, a courier's day."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -284,3 +285,18 @@ class TestOptimize:
                 "request.validation_failed")
         _, sh = sender(client)
         problem(client.post("/routes/optimize", json=day_body(), headers=sh), 403, "auth.forbidden")
+
+
+class TestRefresh:
+    def test_a_replica_rebuilds_its_graph_at_most_once_per_refresh_interval(self, client, call, platform, drain,
+                                                                           settings, monkeypatch):
+        keeper = platform.runtime.services["routes"].keeper
+        monkeypatch.setattr(settings, "route_graph_refresh_s", 60.0)
+        before = call(keeper.current).version
+        keeper._built_at = time.monotonic()
+        _, th = traveler(client, call, platform)
+        trip(client, th, ("TLL", "RIX"), when=at(21))
+        drain()
+        assert call(keeper.current).version == before  # within the interval: the graph it has
+        keeper._built_at -= 61
+        assert call(keeper.current).version > before
