@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, EmailStr, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from deployments.kit import Ctx, Schema, Service, ServiceSpec, internal, op
 from p2p.errors import Conflict, NotFound, Unprocessable
@@ -214,11 +214,6 @@ class Users(Service):
             s = await uow.get(UserStats, user_id)
             if s is not None:
                 s.last_active_at = utcnow()
-
-    @internal
-    async def count(self) -> int:
-        async with self.uow(read=True) as uow:
-            return await uow.scalar(select(func.count()).select_from(User))
 
     async def _load(self, uow, id: UserId) -> tuple[User, UserProfile]:
         row = (await uow.session.execute(
