@@ -30,10 +30,6 @@ class Ctx:
             raise Unauthorized("This operation needs a bearer token or an API key.")
         return self.principal.user_id
 
-    @property
-    def authenticated(self) -> bool:
-        return self.principal is not None
-
     @classmethod
     def system(cls, request_id: str | None = None) -> "Ctx":
         return cls(request_id=request_id or uuid.uuid4().hex,

@@ -63,13 +63,7 @@ def on(topic: str) -> Callable:
 
 def has_permission(granted: typing.Iterable[str], needed: str) -> bool:
     """`users:read:any` is granted by itself, by `users:*` and by `*`."""
-    parts = needed.split(":")
-    for g in granted:
-        if g == needed or g == "*":
-            return True
-        if g.endswith(":*") and needed.startswith(g[:-1]):
-            return True
-    return False if parts else False
+    return any(g == needed or g == "*" or (g.endswith(":*") and needed.startswith(g[:-1])) for g in granted)
 
 
 class Service:
