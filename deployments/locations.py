@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import pycountry
 from pydantic import Field, field_validator
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, or_, select
 
 from deployments.kit import Ctx, Schema, Service, ServiceSpec, internal, op
 from p2p.errors import NotFound, Unprocessable

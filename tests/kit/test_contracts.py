@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from deployments.kit.serve import serve_config
-from deployments.registry import REGISTRY, SPECS
+from deployments.registry import SPECS
 from p2p.errors import ProblemError, all_error_classes
 
 ROOT = Path(__file__).resolve().parents[2]
