@@ -160,10 +160,7 @@ class Bookings(Service):
         if await self._catch_up(id) == "expired":
             raise BookingExpired("The booking expired before every carrier accepted.", id=str(id))
         async with self.uow() as uow:
-            b, legs = await self._party(uow, ctx, id, lock=True)
-            mine = [a for a in legs if a.carrier_id == ctx.user_id]
-            if not mine:
-                raise NotACarrier("You carry no leg of this booking.", id=str(id))
+            b, legs, mine = await self._carried(uow, ctx, id)
             if b.status != "pending":
                 if b.status == "confirmed":
                     return self._out(b, legs)
@@ -179,10 +176,7 @@ class Bookings(Service):
         """The carrier of a leg refuses it: the pending booking is declined and every hold
         released."""
         async with self.uow() as uow:
-            b, legs = await self._party(uow, ctx, id, lock=True)
-            mine = [a for a in legs if a.carrier_id == ctx.user_id]
-            if not mine:
-                raise NotACarrier("You carry no leg of this booking.", id=str(id))
+            b, legs, mine = await self._carried(uow, ctx, id)
             if b.status != "pending":
                 raise BookingNotPending(f"The booking is {b.status}.", id=str(id), status=b.status)
             for a in mine:
@@ -329,6 +323,14 @@ class Bookings(Service):
     def _emit(uow, b: Booking, topic: str, **extra) -> None:
         uow.emit(topic, b.id, {"booking_id": str(b.id), "itinerary_id": str(b.itinerary_id),
                                "sender_id": str(b.sender_id), "status": b.status, **extra}, version=b.version)
+
+    async def _carried(self, uow, ctx: Ctx, id: uuid.UUID):
+        """The booking locked, its legs, and those the caller carries (at least one)."""
+        b, legs = await self._party(uow, ctx, id, lock=True)
+        mine = [a for a in legs if a.carrier_id == ctx.user_id]
+        if not mine:
+            raise NotACarrier("You carry no leg of this booking.", id=str(id))
+        return b, legs, mine
 
     async def _party(self, uow, ctx: Ctx, id: uuid.UUID, *, lock: bool = False):
         stmt = select(Booking).where(Booking.id == id)

@@ -30,7 +30,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from deployments.kit import Ctx, Page, Schema, Service, ServiceSpec, on, op
 from deployments.kit.events import Event
 from deployments.kit.schemas import Limit, decode_cursor, encode_cursor
-from deployments.kit.spec import TTLCache
 from deployments.routes.answers import accepts
 from deployments.routes.schemas import (
     Category,
@@ -163,7 +162,6 @@ class BadDates(Unprocessable):
 
 
 class TripSearch(Service):
-    _places: TTLCache | None = None
 
     @op("POST /search/trips", perm="search:read")
     async def search_trips(self, ctx: Ctx, body: TripSearchIn) -> TripSearchOut:
@@ -326,17 +324,13 @@ class TripSearch(Service):
             await uow.session.execute(upsert)
 
     async def _place(self, location_id: str) -> Any:
-        self._places = self._places or TTLCache(600)
-        loc = self._places.get(location_id)
-        if loc is None:
-            try:
-                loc = await self.calls.locations.resolve(location_id)
-            except NotFound:
-                raise UnknownPlace(f"No place has the id {location_id!r}.", place=location_id) from None
-            if loc.kind == "country" or not loc.tz:
-                raise UnknownPlace(f"{location_id!r} is a {loc.kind}; give an airport, a city or an address.",
-                                   place=location_id)
-            self._places.put(location_id, loc)
+        try:
+            loc = await self.rt.reference("locations", "resolve", location_id)
+        except NotFound:
+            raise UnknownPlace(f"No place has the id {location_id!r}.", place=location_id) from None
+        if loc.kind == "country" or not loc.tz:
+            raise UnknownPlace(f"{location_id!r} is a {loc.kind}; give an airport, a city or an address.",
+                               place=location_id)
         return loc
 
     async def _match_ids(self, location_id: str) -> tuple[Any, set[str]]:

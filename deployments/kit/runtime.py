@@ -35,6 +35,7 @@ class Runtime:
         self.services = {key: registry[key].service(self) for key in local}
         self._handles: dict[str, Any] = {}
         self._perm_cache = TTLCache(self.settings.permission_cache_s)
+        self._reference = TTLCache(600.0)
         self._started = False
         self._blobs = None
         from deployments.kit.auth import Authenticator
@@ -84,6 +85,16 @@ class Runtime:
         if key in self.services:
             return await invoke_local(self.services[key], method, args, kwargs)
         return await invoke_handle(self.handle(key), key, method, args, kwargs)
+
+    async def reference(self, key: str, method: str, *args) -> Any:
+        """A call for reference data that changes rarely (a place by id), cached for ten
+        minutes in this process. Errors are not cached."""
+        cache_key = (key, method, args)
+        value = self._reference.get(cache_key)
+        if value is None:
+            value = await self.invoke(key, method, args)
+            self._reference.put(cache_key, value)
+        return value
 
     async def permissions(self, principal: Principal) -> frozenset[str]:
         """Effective permissions (from the Authorization Service, cached briefly), narrowed

@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from deployments.kit import Ctx, Service, ServiceSpec, internal, on, op
 from deployments.kit.events import Event
-from deployments.kit.spec import TTLCache
 from deployments.locations import GeocodeIn
 from deployments.routes import answers
 from deployments.routes.errors import (
@@ -72,7 +71,6 @@ PRICED = {"price", "constraints", "capacity"}  # trip fields that change its edg
 
 class Routes(Service):
     _keeper: GraphKeeper | None = None
-    _places: TTLCache | None = None
 
     @property
     def keeper(self) -> GraphKeeper:
@@ -243,14 +241,10 @@ class Routes(Service):
             await bump(uow)
 
     async def _resolve(self, location_id: str) -> Any:
-        self._places = self._places or TTLCache(600)
-        loc = self._places.get(location_id)
-        if loc is None:
-            try:
-                loc = await self.calls.locations.resolve(location_id)
-            except NotFound:
-                raise UnknownPlace(f"No place has the id {location_id!r}.", place=location_id) from None
-            self._places.put(location_id, loc)
+        try:
+            loc = await self.rt.reference("locations", "resolve", location_id)
+        except NotFound:
+            raise UnknownPlace(f"No place has the id {location_id!r}.", place=location_id) from None
         if loc.kind == "country" or not loc.tz:
             raise PlaceNotRoutable(f"{location_id!r} is a {loc.kind}; give an airport, a city or an address.",
                                    place=location_id)
