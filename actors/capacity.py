@@ -31,12 +31,14 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from p2p.errors import Conflict, NotFound, Unprocessable
+from p2p.events import DomainEvent
 from storage.db import Database, utcnow
 from storage.models.trips import CapacityHold, LegCapacity
 from storage.uow import UnitOfWork
@@ -53,6 +55,56 @@ async def _remaining(uow, trip_id, leg_ids) -> list[dict]:
                                                    LegCapacity.leg_id.in_(list(leg_ids))))
     return [{"leg_id": str(r.leg_id), **{f"remaining_{d}": getattr(r, f"capacity_{d}") - getattr(r, f"held_{d}")
                                          - getattr(r, f"booked_{d}") for d in DIMS}} for r in rows]
+
+
+class LegRemaining(BaseModel):
+    leg_id: uuid.UUID
+    remaining_g: int
+    remaining_cm3: int
+    remaining_items: int
+
+
+class CapacityEvent(DomainEvent):
+    """A hold changed. `remaining` is each held leg's free capacity after the change
+    (absolute values, so a redelivered event does no harm)."""
+
+    trip_id: uuid.UUID
+    booking_id: uuid.UUID
+    leg_ids: list[uuid.UUID]
+    weight_g: int
+    volume_cm3: int
+    items: int
+    status: str = "held"
+    reason: str | None = None
+    remaining: list[LegRemaining] = []
+
+
+class CapacityHeld(CapacityEvent):
+    topic: ClassVar[str] = "capacity.held"
+
+
+class CapacityConfirmed(CapacityEvent):
+    topic: ClassVar[str] = "capacity.confirmed"
+
+
+class CapacityReleased(CapacityEvent):
+    topic: ClassVar[str] = "capacity.released"
+
+
+class CapacityHoldExpired(CapacityEvent):
+    topic: ClassVar[str] = "capacity.hold_expired"
+
+
+class TripCapacityChanged(DomainEvent):
+    topic: ClassVar[str] = "trip.capacity_changed"
+    trip_id: uuid.UUID
+    capacity_g: int
+    capacity_cm3: int
+    capacity_items: int
+    remaining: list[LegRemaining] = []
+
+
+CAPACITY_EVENTS = (CapacityHeld, CapacityConfirmed, CapacityReleased, CapacityHoldExpired, TripCapacityChanged)
 
 
 def shard_of(trip_id: uuid.UUID | str, shards: int) -> int:
@@ -354,17 +406,17 @@ class TripCapacity:
             uow.add(CapacityHold(booking_id=booking_id, trip_id=trip_id, leg_ids=[str(x) for x in h.leg_ids],
                                  weight_g=h.amount[0], volume_cm3=h.amount[1], items=h.amount[2], status="held",
                                  expires_at=h.expires_at))
-            uow.emit("capacity.held", trip_id, self._payload(trip_id, booking_id, h,
-                                                             remaining=await _remaining(uow, trip_id, h.leg_ids)))
+            uow.emit(self._event(CapacityHeld, trip_id, booking_id, h,
+                                 remaining=await _remaining(uow, trip_id, h.leg_ids)), entity_id=trip_id)
             await uow.flush()
 
     @staticmethod
-    def _payload(trip_id, booking_id, h: _Hold, **extra) -> dict:
-        return {"trip_id": str(trip_id), "booking_id": str(booking_id), "leg_ids": [str(x) for x in h.leg_ids],
-                "weight_g": h.amount[0], "volume_cm3": h.amount[1], "items": h.amount[2], **extra}
+    def _event(cls: type[CapacityEvent], trip_id, booking_id, h: _Hold, **extra) -> CapacityEvent:
+        return cls(trip_id=trip_id, booking_id=booking_id, leg_ids=list(h.leg_ids), weight_g=h.amount[0],
+                   volume_cm3=h.amount[1], items=h.amount[2], **extra)
 
     async def _transition(self, trip_id, booking_id, h: _Hold, to: str, *, now: datetime,
-                          topic: str, **extra) -> bool:
+                          topic: type[CapacityEvent], **extra) -> bool:
         """Move the hold from its current status to `to` and its amounts between the
         counters, in one transaction, only if the row is still in that status (and, from
         `held`, still before or after its expiry as the target needs)."""
@@ -388,11 +440,12 @@ class TripCapacity:
                 await uow.session.execute(
                     update(LegCapacity).where(LegCapacity.trip_id == trip_id, LegCapacity.leg_id == leg_id)
                     .values(**_leg_delta(counters)).execution_options(synchronize_session=False))
-            uow.emit(topic, trip_id, self._payload(trip_id, booking_id, h, status=to, **extra,
-                                                   remaining=await _remaining(uow, trip_id, h.leg_ids)))
+            uow.emit(self._event(topic, trip_id, booking_id, h, status=to, **extra,
+                                 remaining=await _remaining(uow, trip_id, h.leg_ids)), entity_id=trip_id)
         return True
 
-    async def _settle(self, trip_id, booking_id, view: _Trip, h: _Hold, to: str, topic: str, **extra) -> bool:
+    async def _settle(self, trip_id, booking_id, view: _Trip, h: _Hold, to: str, topic: type[CapacityEvent],
+                      **extra) -> bool:
         frm, now = h.status, utcnow()
         if not await self._transition(trip_id, booking_id, h, to, now=now, topic=topic, **extra):
             await self._reload(trip_id)
@@ -421,7 +474,7 @@ class TripCapacity:
                     raise HoldNotFound("No hold of this booking on this trip.", booking_id=str(booking_id),
                                        trip_id=str(trip_id))
                 if h.status == "held" and h.expires_at <= utcnow():
-                    await self._settle(trip_id, booking_id, view, h, "expired", "capacity.hold_expired")
+                    await self._settle(trip_id, booking_id, view, h, "expired", CapacityHoldExpired)
                     continue
                 if h.status == "confirmed":
                     return self._out(trip_id, booking_id, h)
@@ -429,7 +482,7 @@ class TripCapacity:
                     raise HoldExpired("The hold expired before it was confirmed.", booking_id=str(booking_id))
                 if h.status == "released":
                     raise HoldReleased("The hold was released.", booking_id=str(booking_id))
-                if await self._settle(trip_id, booking_id, view, h, "confirmed", "capacity.confirmed"):
+                if await self._settle(trip_id, booking_id, view, h, "confirmed", CapacityConfirmed):
                     return self._out(trip_id, booking_id, h)
             raise HoldExpired("The hold expired before it was confirmed.", booking_id=str(booking_id))
 
@@ -441,8 +494,8 @@ class TripCapacity:
                 view, h = await self._find(trip_id, booking_id)
                 if h is None or h.status in ("released", "expired") or view is None:
                     return self._out(trip_id, booking_id, h) if h else None
-                if await self._settle(trip_id, booking_id, view, h, "released",
-                                                           "capacity.released", reason=reason):
+                if await self._settle(trip_id, booking_id, view, h, "released", CapacityReleased,
+                                      reason=reason):
                     return self._out(trip_id, booking_id, h)
             raise Conflict("The hold kept changing; retry.", booking_id=str(booking_id))
 
@@ -479,8 +532,9 @@ class TripCapacity:
                             .execution_options(synchronize_session=False))
                         if res.rowcount != 1:
                             raise _Refused(leg_id)
-                    uow.emit("trip.capacity_changed", trip_id, {"trip_id": str(trip_id), **{
-                        f"capacity_{d}": new[d] for d in DIMS}, "remaining": await _remaining(uow, trip_id, view.legs)})
+                    uow.emit(TripCapacityChanged(trip_id=trip_id, **{f"capacity_{d}": new[d] for d in DIMS},
+                                                 remaining=await _remaining(uow, trip_id, view.legs)),
+                             entity_id=trip_id)
             except _Refused as exc:
                 await self._reload(trip_id)
                 raise CapacityBelowCommitted("Capacity cannot go below what is held and booked.",
@@ -506,7 +560,7 @@ class TripCapacity:
             released = []
             for booking_id, h in list(view.holds.items()):
                 if h.status in ACTIVE and await self._settle(trip_id, booking_id, view, h, "released",
-                                                             "capacity.released", reason=reason):
+                                                             CapacityReleased, reason=reason):
                     released.append(booking_id)
             return released
 
@@ -514,7 +568,7 @@ class TripCapacity:
         n = 0
         for booking_id, h in list(view.holds.items()):
             if h.status == "held" and h.expires_at <= now:
-                n += await self._settle(trip_id, booking_id, view, h, "expired", "capacity.hold_expired")
+                n += await self._settle(trip_id, booking_id, view, h, "expired", CapacityHoldExpired)
         return n
 
     async def expire_due(self, now: datetime | None = None) -> int:
@@ -533,5 +587,5 @@ class TripCapacity:
                 if view is not None and h is not None and h.status == "held" and h.expires_at <= now:
                     if booking_id not in view.holds:
                         view.holds[booking_id] = h
-                    n += await self._settle(trip_id, booking_id, view, h, "expired", "capacity.hold_expired")
+                    n += await self._settle(trip_id, booking_id, view, h, "expired", CapacityHoldExpired)
         return n

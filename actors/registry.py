@@ -1,7 +1,14 @@
 """The one place that names actors and finds or creates them (named, detached)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import ray
+
+from actors.capacity import TripCapacity
+from actors.kv import KVStore
+from actors.relay import EventRelayActor
+from p2p.settings import get_settings
 
 NAMESPACE = "p2p"
 
@@ -15,24 +22,19 @@ def _get_or_create(cls, name: str, **options):
 
 
 def kv_store():
-    from actors.kv import KVStore
-
     return _get_or_create(KVStore, "p2p-kv", num_cpus=0)
 
 
-def event_relay(topology: str, env: dict[str, str] | None = None):
-    from actors.relay import EventRelayActor
-
+def event_relay(build: Callable, env: dict[str, str] | None = None):
+    """The cluster's one relay actor; `build` wires it (see EventRelayActor)."""
     opts = {"runtime_env": {"env_vars": env}} if env else {}
     return ray.remote(EventRelayActor).options(
         name="p2p-event-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
         max_restarts=-1, num_cpus=0, **opts,
-    ).remote(topology)
+    ).remote(build)
 
 
 def kill_all() -> None:
-    from p2p.settings import get_settings
-
     shards = [f"{CAPACITY_PREFIX}-{i}" for i in range(get_settings().capacity_shards)]
     for name in ("p2p-kv", "p2p-event-relay", *shards):
         try:
@@ -48,9 +50,6 @@ def trip_capacity_shard(i: int, *, shards: int | None = None, database_url: str 
                         prefix: str = CAPACITY_PREFIX):
     """Shard `i` of the trip-capacity actors (`trip-capacity-i`). The arguments only matter
     when this call creates it. Retried tasks are safe: every call is idempotent by booking id."""
-    from actors.capacity import TripCapacity
-    from p2p.settings import get_settings
-
     n = shards or get_settings().capacity_shards
     return ray.remote(TripCapacity).options(
         name=f"{prefix}-{i}", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,

@@ -1,6 +1,6 @@
 """The outbox relay: moves committed domain events, in commit order, to the services that
 subscribe to them. At least once: an event is marked relayed only after every subscriber
-took it, and subscribers drop duplicates by event id (`deployments.kit.events`).
+took it, and subscribers drop duplicates by event id.
 
 Two buses behind one interface: Redis Streams with one consumer group per subscribing
 service when Redis is configured, direct delivery otherwise. `EventRelay` is plain Python
@@ -10,26 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
 from typing import Awaitable, Callable
 
 from sqlalchemy import select, update
 
-from deployments.kit.events import Event
+from p2p.events import Envelope
 from storage.db import Database, utcnow
 from storage.models.events import OutboxEvent
 
 log = logging.getLogger("p2p.relay")
-Deliver = Callable[[str, Event], Awaitable[None]]
+Deliver = Callable[[str, Envelope], Awaitable[None]]
 STREAM = "p2p:events"
-
-
-def subscriptions(registry) -> dict[str, list[str]]:
-    subs: dict[str, list[str]] = defaultdict(list)
-    for spec in registry.values():
-        for topic in spec.subscriptions:
-            subs[topic].append(spec.key)
-    return dict(subs)
 
 
 class DirectBus:
@@ -38,7 +29,7 @@ class DirectBus:
     def __init__(self, subs: dict[str, list[str]], deliver: Deliver):
         self.subs, self.deliver = subs, deliver
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Envelope) -> None:
         for key in self.subs.get(event.topic, []):
             await self.deliver(key, event)
 
@@ -75,7 +66,7 @@ class RedisStreamBus:
                     raise
         self._ready = True
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Envelope) -> None:
         await self._ensure_groups()
         await self.r.xadd(self.stream, {"event": event.model_dump_json()}, maxlen=100_000, approximate=True)
 
@@ -87,7 +78,7 @@ class RedisStreamBus:
                 batches = await self.r.xreadgroup(group, "relay", {self.stream: start}, count=100)
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:
-                        event = Event.model_validate(json.loads(fields[b"event"]))
+                        event = Envelope.model_validate(json.loads(fields[b"event"]))
                         if group in self.subs.get(event.topic, []):
                             await self.deliver(group, event)  # raises: entry stays pending, retried
                             handled += 1
@@ -111,7 +102,7 @@ class EventRelay:
         done = 0
         for row in rows:
             try:
-                await self.bus.publish(Event.of(row))
+                await self.bus.publish(Envelope.model_validate(row))
             except Exception:
                 log.warning("delivery failed; will retry", extra={"event_id": str(row.id), "topic": row.topic},
                             exc_info=True)
@@ -147,34 +138,18 @@ class EventRelay:
                     pass
 
 
-def relay_for(runtime) -> EventRelay:
-    """A relay that delivers through `runtime` (direct calls or DeploymentHandles)."""
-    subs = subscriptions(runtime.registry)
-    if runtime.settings.redis_url:
-        bus = RedisStreamBus(runtime.settings.redis_url, subs, runtime.deliver_event)
-    else:
-        bus = DirectBus(subs, runtime.deliver_event)
-    return EventRelay(runtime.db, bus)
-
-
 class EventRelayActor:
-    """The relay as a detached actor: one per cluster, restarted by Ray if it dies."""
+    """The relay as a detached actor: one per cluster, restarted by Ray if it dies. `build`
+    (a picklable function of the roof's) wires the relay to the services it delivers to."""
 
-    def __init__(self, topology: str):
-        from deployments.kit.runtime import Runtime
-        from deployments.registry import REGISTRY
-        from p2p.logs import setup_logging
-
-        setup_logging()
-        self.runtime = Runtime(REGISTRY, local=[], under_ray=True, topology=topology)
-        self.relay = relay_for(self.runtime)
+    def __init__(self, build: Callable[[], tuple[EventRelay, float]]):
+        self.relay, self.poll_s = build()
         self.stop = asyncio.Event()
-        self.task = None
+        self.task: asyncio.Task | None = None
 
     async def start(self) -> bool:
         if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(
-                self.relay.run(self.runtime.settings.event_poll_s, self.stop))
+            self.task = asyncio.get_running_loop().create_task(self.relay.run(self.poll_s, self.stop))
         return True
 
     async def drain(self) -> int:

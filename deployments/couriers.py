@@ -182,6 +182,7 @@ class Couriers(Service):
         return Page(items=[ProviderOut.model_validate(r) for r in rows],
                     next_cursor=encode_cursor(nxt) if nxt else None)
 
+    @internal
     @op("GET /couriers/{id}")
     async def get(self, ctx: Ctx, id: uuid.UUID) -> ProviderOut:
         """One provider."""

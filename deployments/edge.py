@@ -6,20 +6,31 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+import swagger_ui_bundle
 
 from deployments.kit.http import build_app
+from deployments.registry import SPECS
+
+
+class Forward:
+    """The target of an alias route: runs the owner's operation through the runtime."""
+
+    def __init__(self, runtime, key: str):
+        self.runtime, self.key = runtime, key
+
+    def __getattr__(self, method: str):
+        async def run(ctx, **kwargs):
+            return await self.runtime.forward_op(self.key, method, ctx, kwargs)
+
+        return run
 
 
 def combined_openapi() -> dict:
     """Every registered service's operations in one document; needs neither Ray nor a database."""
-    from deployments.registry import SPECS
-
     return build_app(None, SPECS).openapi()
 
 
 def add_edge_pages(app: FastAPI, runtime, specs, *, openapi_doc=None) -> None:
-    import swagger_ui_bundle
-
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
     if openapi_doc is not None:
         app.openapi = lambda: openapi_doc
@@ -50,9 +61,7 @@ def add_edge_pages(app: FastAPI, runtime, specs, *, openapi_doc=None) -> None:
 
 def build_edge_app(runtime) -> FastAPI:
     """The full topology's application at `/`: pages plus alias routes."""
-    from deployments.registry import SPECS
-
     aliased = [s for s in SPECS if s.aliases]
-    app = build_app(runtime, aliased, targets={s.key: (lambda k=s.key: getattr(runtime.calls, k)) for s in aliased},
+    app = build_app(runtime, aliased, targets={s.key: (lambda k=s.key: Forward(runtime, k)) for s in aliased},
                     extra=lambda a: add_edge_pages(a, runtime, SPECS, openapi_doc=combined_openapi()))
     return app

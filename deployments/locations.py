@@ -102,6 +102,7 @@ def _like(text: str) -> str:
 
 
 class Locations(Service):
+    @internal
     @op("GET /locations/search", public=True)
     async def search(self, ctx: Ctx, q: Annotated[str, Field(min_length=1, max_length=100)],
                      kind: Literal["airport", "city", "country"] | None = None,
@@ -129,6 +130,7 @@ class Locations(Service):
             rows = await uow.all(stmt.order_by(case(*ranks, else_=6), L.weight.desc(), L.name).limit(limit))
         return [self._out(r) for r in rows]
 
+    @internal
     @op("GET /locations/airports", public=True)
     async def airports(self, ctx: Ctx, city: Annotated[str, Field(min_length=1, max_length=100)],
                        country: Annotated[str | None, Field(min_length=2, max_length=2)] = None) -> list[AirportOut]:
@@ -148,6 +150,7 @@ class Locations(Service):
         order = {cid: i for i, cid in enumerate(ids)}
         return [self._airport(a) for a in sorted(rows, key=lambda a: (order[a.city_id], a.name))]
 
+    @internal
     @op("POST /locations/geocode", status=201)
     async def geocode(self, ctx: Ctx, body: GeocodeIn) -> GeocodeOut:
         """Normalise an address and resolve it offline to its city, or to an airport when the

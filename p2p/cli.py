@@ -53,7 +53,7 @@ def cmd_openapi(args) -> int:
 
 
 def cmd_serve_config(args) -> int:
-    from deployments.kit.serve import serve_config
+    from deployments.serve import serve_config
     from p2p.serve_config import dump
 
     sys.stdout.write(dump(serve_config(args.topology)))

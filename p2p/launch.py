@@ -59,7 +59,7 @@ def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | N
     from ray import serve
 
     from actors import registry as actors
-    from deployments.kit.serve import applications
+    from deployments.serve import applications, relay_builder
     from storage.migrate import upgrade
 
     topology = topology or settings.topology
@@ -80,7 +80,7 @@ def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | N
     serve.run_many(targets, wait_for_applications_running=False)
     names = [a["name"] for a in apps]
     wait_healthy(names, on_progress=on_progress, timeout_s=timeout_s)
-    relay = actors.event_relay(topology, env)
+    relay = actors.event_relay(relay_builder(topology), env)
     ray.get(relay.start.remote())
     dash = None
     if dashboard:

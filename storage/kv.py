@@ -113,37 +113,3 @@ class RedisKV(KV):
 
     async def close(self):
         await self._r.aclose()
-
-
-class ActorKV(KV):
-    """Client of the cluster-wide KV actor (`actors.kv.KVStore`)."""
-
-    def __init__(self, handle=None) -> None:
-        if handle is None:
-            from actors.registry import kv_store
-
-            handle = kv_store()
-        self._a = handle
-
-    async def get(self, key):
-        return await self._a.get.remote(key)
-
-    async def set(self, key, value, *, ttl=None, nx=False):
-        return await self._a.set.remote(key, value, ttl=ttl, nx=nx)
-
-    async def delete(self, key):
-        return await self._a.delete.remote(key)
-
-    async def incr(self, key, *, ttl):
-        return await self._a.incr.remote(key, ttl=ttl)
-
-    async def ttl(self, key):
-        return await self._a.ttl.remote(key)
-
-
-def make_kv(redis_url: str | None, *, under_ray: bool) -> KV:
-    if redis_url:
-        return RedisKV(redis_url)
-    if under_ray:
-        return ActorKV()
-    return MemoryKV()

@@ -4,11 +4,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from p2p.errors import NotFound
+from p2p.events import DomainEvent
 from storage.db import Database, utcnow
 from storage.models.events import OutboxEvent
+from storage.repository import Repository
 
 M = TypeVar("M")
 
@@ -51,26 +53,31 @@ class UnitOfWork:
     async def all(self, stmt) -> list:
         return list((await self.session.scalars(stmt)).all())
 
-    def emit(self, topic: str, entity_id: Any, payload: dict[str, Any] | None = None, *, version: int = 1) -> None:
+    def repo(self, model: type[M], missing: type[NotFound] = NotFound) -> Repository[M]:
+        """The generic repository of `model` in this transaction."""
+        return Repository(self.session, model, missing)
+
+    def emit(self, event: DomainEvent, entity_id: Any = None, payload: Any = None, *, version: int = 1) -> None:
         """Record a domain event; it is relayed only if this transaction commits."""
+        if isinstance(event, str):  # TRANSITIONAL: string topics, removed once every service emits classes
+            topic, body = event, payload or {}
+        else:
+            topic, body = event.topic, event.model_dump(mode="json")
         self.session.add(OutboxEvent(
             id=uuid.uuid4(), topic=topic, source=self.source, entity_id=str(entity_id),
-            version=version, payload=payload or {}, occurred_at=utcnow(),
+            version=version, payload=body, occurred_at=utcnow(),
         ))
 
-    async def page(self, stmt: Select, model, *, limit: int, after: list | None) -> tuple[list, list | None]:
-        """Keyset pagination on (created_at, id). Returns the rows and the next cursor values."""
-        if after:
-            ts, last_id = after
-            from datetime import datetime
+    async def page(self, stmt, model, *, limit: int, after: list | None) -> tuple[list, list | None]:
+        """TRANSITIONAL: use `uow.repo(Model).page(...)`."""
+        from datetime import datetime
 
-            ts = datetime.fromisoformat(ts)
-            last_id = uuid.UUID(last_id)
+        from sqlalchemy import and_, or_
+
+        if after:
+            ts, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
             stmt = stmt.where(or_(model.created_at > ts, and_(model.created_at == ts, model.id > last_id)))
         rows = await self.all(stmt.order_by(model.created_at, model.id).limit(limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
-        nxt = [rows[-1].created_at.isoformat(), str(rows[-1].id)] if more and rows else None
-        return rows, nxt
-
-
+        return rows, ([rows[-1].created_at.isoformat(), str(rows[-1].id)] if more and rows else None)

@@ -1,44 +1,58 @@
-"""Domain events on the wire, and their idempotent delivery into a service."""
+"""Delivering domain events into services: who subscribes to what (from the specs), the
+relay wired to a runtime, and the idempotent hand-over into one service's handler."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from storage.models.events import OutboxEvent, ProcessedEvent
+from actors.relay import DirectBus, EventRelay, RedisStreamBus
+from p2p.events import Envelope
+from storage.models.events import ProcessedEvent
+
+if TYPE_CHECKING:
+    from deployments.kit.runtime import Runtime
+    from deployments.kit.spec import ServiceSpec
 
 
-class Event(BaseModel):
-    id: uuid.UUID
-    topic: str
-    source: str
-    entity_id: str
-    version: int
-    occurred_at: datetime
-    payload: dict[str, Any]
-
-    @classmethod
-    def of(cls, row: OutboxEvent) -> "Event":
-        return cls(id=row.id, topic=row.topic, source=row.source, entity_id=row.entity_id, version=row.version,
-                   occurred_at=row.occurred_at, payload=row.payload)
+def subscriptions(registry: dict[str, "ServiceSpec"]) -> dict[str, list[str]]:
+    """topic -> the keys of the services that handle it."""
+    subs: dict[str, list[str]] = defaultdict(list)
+    for spec in registry.values():
+        for topic in spec.handlers:
+            subs[topic].append(spec.key)
+    return dict(subs)
 
 
-async def dispatch_event(service, event: Event) -> bool:
-    """Run the service's handler for `event` once: the inbox row and the handler's changes
+def relay_for(runtime: "Runtime") -> EventRelay:
+    """A relay that delivers through `runtime` (direct calls or DeploymentHandles)."""
+    subs = subscriptions(runtime.registry)
+    if runtime.settings.redis_url:
+        bus: Any = RedisStreamBus(runtime.settings.redis_url, subs, runtime.deliver_event)
+    else:
+        bus = DirectBus(subs, runtime.deliver_event)
+    return EventRelay(runtime.db, bus)
+
+
+async def dispatch_event(service: Any, envelope: Envelope) -> bool:
+    """Run the service's handler for the event once: the inbox row and the handler's changes
     commit together, so a redelivered event is skipped. False if it was a duplicate."""
-    method = service.spec.subscriptions.get(event.topic)
-    if method is None:
+    handler = service.spec.handlers.get(envelope.topic)
+    if handler is None:
         return False
+    method, cls = handler
+    event = cls.delivered(envelope) if cls is not None else envelope
     try:
         async with service.uow() as uow:
-            if await uow.get(ProcessedEvent, (service.spec.key, event.id)) is not None:
+            if await uow.get(ProcessedEvent, (service.spec.key, envelope.id)) is not None:
                 return False
-            uow.add(ProcessedEvent(consumer=service.spec.key, event_id=event.id))
+            uow.add(ProcessedEvent(consumer=service.spec.key, event_id=envelope.id))
             await uow.flush()
             await getattr(service, method)(uow, event)
     except IntegrityError:
         return False  # a concurrent delivery of the same event won
     return True
+
+
+Event = Envelope  # TRANSITIONAL: handlers subscribed by topic string receive the envelope

@@ -49,9 +49,8 @@ async def run_idempotent(kv: KV, *, scope: str, key: str, fp: str, ttl: float,
         if exc.status >= 500:
             await kv.delete(rec_key)
         else:
-            from deployments.kit.http import problem_body
-
-            await remember(exc.status, json.dumps(problem_body(exc)).encode(), "application/problem+json")
+            await remember(exc.status, json.dumps(exc.problem(instance=None, request_id=None)).encode(),
+                           "application/problem+json")
         raise
     except BaseException:
         await kv.delete(rec_key)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from p2p.errors import Forbidden, NotFound
+from p2p.events import DomainEvent, topic_of
+from deployments.kit.clients import Uses
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -45,17 +47,29 @@ def op(route: str, *, status: int = 200, perm: str | None = None, public: bool =
     return mark
 
 
-def internal(fn):
-    """Callable by other services through their typed client; not on HTTP."""
-    fn.__p2p_internal__ = True
-    return fn
+@dataclass(frozen=True)
+class Internal:
+    perm: str | None = None  # checked against the `ctx` the caller passes first
 
 
-def on(topic: str) -> Callable:
-    """Handle the domain event `topic`, at least once; the kit drops duplicates by event id."""
+def internal(fn: Callable | None = None, *, perm: str | None = None) -> Any:
+    """Make a method callable by other services through a typed client (`uses(...)`); only
+    these are. With `perm`, the method takes the caller's `ctx` first and the kit checks
+    that principal holds `perm` before running it (a system ctx holds everything)."""
+
+    def mark(f: Callable) -> Callable:
+        f.__p2p_internal__ = Internal(perm)  # type: ignore[attr-defined]
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def on(event: "type[DomainEvent] | str") -> Callable:
+    """Handle a domain event class, at least once; the kit drops duplicates by event id and
+    hands the handler the validated event (envelope on `event.meta`)."""
 
     def mark(fn):
-        fn.__p2p_on__ = topic
+        fn.__p2p_on__ = event
         return fn
 
     return mark
@@ -64,6 +78,23 @@ def on(topic: str) -> Callable:
 def has_permission(granted: typing.Iterable[str], needed: str) -> bool:
     """`users:read:any` is granted by itself, by `users:*` and by `*`."""
     return any(g == needed or g == "*" or (g.endswith(":*") and needed.startswith(g[:-1])) for g in granted)
+
+
+class UndeclaredEvent(TypeError):
+    """A service emitted an event class its spec does not list in `emits` (a bug)."""
+
+
+class ServiceUnitOfWork(UnitOfWork):
+    """The unit of work a service opens: emits only the event classes its spec declares."""
+
+    def __init__(self, db, *, spec: "ServiceSpec", read: bool = False):
+        super().__init__(db, source=spec.key, read=read)
+        self.spec = spec
+
+    def emit(self, event, *args, **kwargs) -> None:
+        if not isinstance(event, str) and type(event) not in self.spec.emits:
+            raise UndeclaredEvent(f"{self.spec.key} emits {type(event).__name__}, which its spec does not declare")
+        super().emit(event, *args, **kwargs)
 
 
 class Service:
@@ -84,7 +115,7 @@ class Service:
         Make calls to other services and permission checks before or after a writing
         unit of work, not inside it: on SQLite a writer holds the database lock until it
         commits, and the callee may need to write too."""
-        async with UnitOfWork(self.rt.db, source=self.spec.key, read=read) as uow:
+        async with ServiceUnitOfWork(self.rt.db, spec=self.spec, read=read) as uow:
             yield uow
 
     async def startup(self) -> None:
@@ -111,12 +142,18 @@ class Service:
 
 @dataclass(frozen=True)
 class ServiceSpec:
+    """Everything the kit and the registry need to know about a service, declared once in
+    its module: where it answers, what it owns, whom it calls, what it emits, which role
+    gets which of its permissions."""
+
     title: str                      # as the architecture spec names it: "User Service"
-    key: str                        # application name, client attribute, event source
+    key: str                        # application name, client key, event source
     prefix: str                     # route prefix owned in the full topology
     service: type[Service]
     models: str                     # the storage.models module this service owns
-    calls: tuple[str, ...] = ()
+    emits: tuple[type[DomainEvent], ...] = ()
+    calls: tuple[str, ...] = ()     # TRANSITIONAL: untyped `self.calls.<key>`; declare `uses(...)` clients
+    grants: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> permissions of this service
     tables: tuple[str, ...] = ()
     num_cpus: float = 0.05
     max_ongoing_requests: int = 200
@@ -130,13 +167,34 @@ class ServiceSpec:
         return [(fn.__p2p_op__, fn) for fn in _members(self.service) if hasattr(fn, "__p2p_op__")]
 
     @property
-    def internals(self) -> set[str]:
-        return {fn.__name__ for fn in _members(self.service)
-                if hasattr(fn, "__p2p_internal__") or hasattr(fn, "__p2p_op__")}
+    def internals(self) -> dict[str, Internal]:
+        """The methods other services may call, with the permission each checks."""
+        return {fn.__name__: fn.__p2p_internal__ for fn in _members(self.service) if hasattr(fn, "__p2p_internal__")}
+
+    @property
+    def clients(self) -> dict[str, "Uses"]:
+        """The typed clients the service class declares (`trips = uses(Trips)`), by attribute."""
+        return {name: v for klass in reversed(self.service.__mro__) for name, v in vars(klass).items()
+                if isinstance(v, Uses)}
+
+    @property
+    def callees(self) -> tuple[str, ...]:
+        """The services this one calls: exactly those it declares a client of."""
+        return tuple(sorted({u.key for u in self.clients.values()} | set(self.calls)))
+
+    @property
+    def handlers(self) -> dict[str, tuple[str, type[DomainEvent] | None]]:
+        """topic -> (handler method, event class)."""
+        out: dict[str, tuple[str, type[DomainEvent] | None]] = {}
+        for fn in _members(self.service):
+            ev = getattr(fn, "__p2p_on__", None)
+            if ev is not None:
+                out[ev if isinstance(ev, str) else topic_of(ev)] = (fn.__name__, None if isinstance(ev, str) else ev)
+        return out
 
     @property
     def subscriptions(self) -> dict[str, str]:
-        return {fn.__p2p_on__: fn.__name__ for fn in _members(self.service) if hasattr(fn, "__p2p_on__")}
+        return {topic: method for topic, (method, _cls) in self.handlers.items()}
 
 
 def _members(cls) -> list[Callable]:

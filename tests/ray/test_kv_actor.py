@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import ray
 
-from storage.kv import ActorKV
+from actors.kv import ActorKV
 from tests.kv_contract import check_kv_contract
 
 pytestmark = pytest.mark.ray
@@ -23,9 +23,10 @@ def test_two_processes_see_the_same_store(ray_session):
     def write_from_a_worker(key):
         import asyncio
 
-        from storage.kv import ActorKV
+        from actors.kv import ActorKV
+        from actors.registry import kv_store
 
-        return asyncio.run(ActorKV().set(key, b"from-worker"))
+        return asyncio.run(ActorKV(kv_store()).set(key, b"from-worker"))
 
     assert ray.get(write_from_a_worker.remote("shared:key")) is True
     assert ray.get(kv_store().get.remote("shared:key")) == b"from-worker"

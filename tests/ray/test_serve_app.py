@@ -21,7 +21,7 @@ def free_port() -> int:
 def authz_app(ray_session, tmp_path):
     from ray import serve
 
-    from deployments.kit.serve import service_app
+    from deployments.serve import service_app
     from storage.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'serve.db'}"

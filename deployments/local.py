@@ -2,18 +2,17 @@
 The same code as the compact topology, with the relay driven by the caller."""
 from __future__ import annotations
 
-from actors.relay import relay_for
+from deployments.edge import add_edge_pages
+from deployments.kit.events import relay_for
 from deployments.kit.http import build_app
 from deployments.kit.runtime import Runtime
+from deployments.registry import REGISTRY, SPECS
 from p2p.settings import Settings
 from storage.kv import KV
 
 
 class LocalPlatform:
     def __init__(self, settings: Settings, *, kv: KV | None = None):
-        from deployments.edge import add_edge_pages
-        from deployments.registry import REGISTRY, SPECS
-
         self.runtime = Runtime(REGISTRY, local=list(REGISTRY), settings=settings, kv=kv, topology="compact")
         self.app = build_app(self.runtime, SPECS, extra=lambda a: add_edge_pages(a, self.runtime, SPECS))
         self.relay = relay_for(self.runtime)
