@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 from sqlalchemy import delete, select, update
 
+from p2p.events import DomainEvent
 from deployments.kit import Ctx, Page, Schema, Service, ServiceSpec, internal, op
 from deployments.kit.schemas import Limit, decode_cursor, encode_cursor
 from p2p import geo
@@ -109,6 +110,26 @@ class SegmentOut(Schema):
     max_weight_g: int
     active: bool
     version: int = 1
+
+
+class SegmentPublished(DomainEvent):
+    """A courier segment was published; the fields of `SegmentOut`."""
+
+    topic: ClassVar[str] = "segment.published"
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    from_location: str
+    to_location: str
+    duration_min: int
+    price_minor: int
+    currency: str
+    max_weight_g: int
+    active: bool
+    version: int = 1
+
+
+class SegmentUpdated(SegmentPublished):
+    topic: ClassVar[str] = "segment.updated"
 
 
 class CapacityOut(Schema):

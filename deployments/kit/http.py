@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from deployments.kit.context import Ctx
 from deployments.kit.idempotency import fingerprint, run_idempotent
 from deployments.kit.spec import Op, ServiceSpec
+from p2p.uploads import Upload
 from p2p.errors import (
     Conflict,
     Forbidden,
@@ -136,16 +137,6 @@ class FullPath:
 
 _CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "description")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a ceiling for any upload; services set their own lower limits
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file from a multipart/form-data request, read into memory before the service sees
-    it, so service methods take plain bytes (and tests call them without HTTP)."""
-
-    data: bytes
-    filename: str
-    content_type: str
 
 
 class FormField:
