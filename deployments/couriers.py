@@ -112,6 +112,11 @@ class SegmentOut(Schema):
     version: int = 1
 
 
+class SegmentUnavailable(Conflict):
+    """The segment is inactive or cannot carry the weight."""
+    code = "courier.segment_unavailable"
+
+
 class SegmentPublished(DomainEvent):
     """A courier segment was published; the fields of `SegmentOut`."""
 
@@ -130,6 +135,14 @@ class SegmentPublished(DomainEvent):
 
 class SegmentUpdated(SegmentPublished):
     topic: ClassVar[str] = "segment.updated"
+
+
+class SegmentHoldOut(Schema):
+    segment_id: uuid.UUID
+    provider_id: uuid.UUID
+    carrier_id: uuid.UUID = Field(description="The provider's owner, who accepts the leg")
+    day: date
+    key: str
 
 
 class CapacityOut(Schema):
@@ -335,6 +348,21 @@ class Couriers(Service):
                 uow.add(LocalCapacityHold(key=key, provider_id=provider_id, day=day, weight_g=weight_g,
                                           created_at=utcnow()))
             return await self._capacity(uow, p, day)
+
+    @internal
+    async def hold_segment(self, segment_id: uuid.UUID, day: date, weight_g: int, key: str) -> SegmentHoldOut:
+        """For a booking's courier leg, in one call: the segment must be active and carry
+        `weight_g`; holds one parcel and the weight of the provider's `day` (the same `key`
+        again is a no-op) and names the provider's owner, who accepts the leg."""
+        seg = await self.segment(segment_id)
+        if not seg.active or seg.max_weight_g < weight_g:
+            raise SegmentUnavailable("The courier segment is inactive or cannot carry this weight.",
+                                     segment_id=str(segment_id))
+        await self.hold_capacity(seg.provider_id, day, weight_g, key)
+        async with self.uow(read=True) as uow:
+            provider = await self._provider(uow, seg.provider_id)
+        return SegmentHoldOut(segment_id=segment_id, provider_id=seg.provider_id, carrier_id=provider.owner_id,
+                              day=day, key=key)
 
     @internal
     async def release_capacity(self, key: str) -> None:
