@@ -13,7 +13,7 @@ from typing import Annotated
 
 from sqlalchemy import delete, select
 
-from actors.capacity import HoldOut, RemainingOut, TripNotBookable
+from actors.capacity import CAPACITY_EVENTS, HoldOut, RemainingOut, TripNotBookable
 from deployments.kit import Ctx, Page, Service, ServiceSpec, internal, op
 from deployments.kit.http import FormField, Upload
 from deployments.kit.schemas import Limit, decode_cursor, encode_cursor
@@ -24,6 +24,8 @@ from deployments.trips.errors import (ArrivalBeforeDeparture, DepartureInPast, D
 from deployments.trips.schemas import (Category, ConstraintsIn, DocumentKind, DocumentOut, LegIn, TripCreate,
                                        TripLegOut, TripLegRef, TripOut, TripStatus, TripUpdate)
 from deployments.trips.shards import CapacityShards, LocalShards, RayShards
+from deployments.trips.events import (PublishedCapacity, PublishedLeg, PublishedPrice, TripCancelled, TripCompleted,
+                                      TripCreated, TripDocumentAdded, TripPublished, TripStarted, TripUpdated)
 from p2p.errors import NotFound
 from storage.db import utcnow
 from storage.models.trips import CapacityHold, LegCapacity, Trip, TripConstraint, TripDocument, TripLeg
@@ -60,7 +62,7 @@ class Trips(Service):
             await uow.flush()
             self._add_legs(uow, trip_id, legs)
             uow.add(TripConstraint(trip_id=trip_id, **body.constraints.model_dump()))
-            uow.emit("trip.created", trip_id, {"trip_id": str(trip_id), "traveler_id": str(ctx.user_id)})
+            uow.emit(TripCreated(trip_id=trip_id, traveler_id=ctx.user_id), entity_id=trip_id)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -125,8 +127,8 @@ class Trips(Service):
                 trip.notes = body.notes
             trip.version += 1
             trip.updated_at = utcnow()
-            uow.emit("trip.updated", id, {"trip_id": str(id), "fields": sorted(body.model_fields_set),
-                                          "status": trip.status}, version=trip.version)
+            uow.emit(TripUpdated(trip_id=id, fields=sorted(body.model_fields_set), status=trip.status),
+                     entity_id=id, version=trip.version)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -145,8 +147,7 @@ class Trips(Service):
                 uow.add(LegCapacity(trip_id=id, leg_id=leg.id, open=True, **self._capacity_cols(trip)))
             trip.status, trip.published_at, trip.updated_at = "published", utcnow(), utcnow()
             trip.version += 1
-            uow.emit("trip.published", id, self._event(trip, legs, await uow.get(TripConstraint, id)),
-                     version=trip.version)
+            uow.emit(self._event(trip, legs, await uow.get(TripConstraint, id)), entity_id=id, version=trip.version)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -177,10 +178,8 @@ class Trips(Service):
             if trip.status != "cancelled":
                 trip.status, trip.cancelled_at, trip.updated_at = "cancelled", utcnow(), utcnow()
                 trip.version += 1
-                uow.emit("trip.cancelled", id, {"trip_id": str(id), "traveler_id": str(trip.traveler_id),
-                                                "booking_ids": sorted(str(b) for b in affected),
-                                                "released_holds": sorted(str(b) for b in released)},
-                         version=trip.version)
+                uow.emit(TripCancelled(trip_id=id, traveler_id=trip.traveler_id, booking_ids=sorted(affected),
+                                       released_holds=sorted(released)), entity_id=id, version=trip.version)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -203,7 +202,7 @@ class Trips(Service):
             doc = uow.add(TripDocument(id=uuid.uuid4(), trip_id=id, kind=kind, sha256=ref.sha256,
                                        filename=file.filename[-200:], content_type=content_type,
                                        size_bytes=ref.size, uploaded_by=ctx.user_id))
-            uow.emit("trip.document_added", id, {"trip_id": str(id), "document_id": str(doc.id), "kind": kind})
+            uow.emit(TripDocumentAdded(trip_id=id, document_id=doc.id, kind=kind), entity_id=id)
             await uow.flush()
             return DocumentOut.model_validate(doc)
 
@@ -327,8 +326,8 @@ class Trips(Service):
                 raise TripStateConflict(f"A {trip.status} trip cannot become {to}.", status=trip.status)
             trip.status, trip.updated_at = to, utcnow()
             trip.version += 1
-            uow.emit(f"trip.{'started' if to == 'in_progress' else to}", id,
-                     {"trip_id": str(id), "status": to}, version=trip.version)
+            event = TripStarted if to == "in_progress" else TripCompleted
+            uow.emit(event(trip_id=id, status=to), entity_id=id, version=trip.version)
             await uow.flush()
             return await self._out(uow, trip)
 
@@ -350,20 +349,18 @@ class Trips(Service):
         return await uow.all(select(TripLeg).where(TripLeg.trip_id == trip_id).order_by(TripLeg.seq))
 
     @staticmethod
-    def _event(trip: Trip, legs: list[TripLeg], constraints: TripConstraint | None) -> dict:
-        """What a published trip's subscribers need without calling back: legs, capacity,
-        the asking price and the constraints."""
-        return {"trip_id": str(trip.id), "traveler_id": str(trip.traveler_id), "status": trip.status,
-                "capacity": {"weight_g": trip.capacity_g, "volume_cm3": trip.capacity_cm3,
-                             "items": trip.capacity_items},
-                "price": {"per_kg_minor": trip.price_per_kg_minor, "min_price_minor": trip.min_price_minor,
-                          "currency": trip.currency},
-                "constraints": (ConstraintsIn.model_validate(constraints) if constraints else ConstraintsIn())
-                .model_dump(mode="json"),
-                "legs": [{"leg_id": str(x.id), "from": x.origin_location, "to": x.destination_location,
-                          "departs_at": x.departs_at.isoformat(), "arrives_at": x.arrives_at.isoformat(),
-                          "carrier": x.carrier, "flight_number": x.flight_number}
-                         for x in legs]}
+    def _event(trip: Trip, legs: list[TripLeg], constraints: TripConstraint | None) -> TripPublished:
+        return TripPublished(
+            trip_id=trip.id, traveler_id=trip.traveler_id, status=trip.status,
+            capacity=PublishedCapacity(weight_g=trip.capacity_g, volume_cm3=trip.capacity_cm3,
+                                       items=trip.capacity_items),
+            price=PublishedPrice(per_kg_minor=trip.price_per_kg_minor, min_price_minor=trip.min_price_minor,
+                                 currency=trip.currency),
+            constraints=ConstraintsIn.model_validate(constraints) if constraints else ConstraintsIn(),
+            legs=[PublishedLeg(leg_id=x.id, origin_location=x.origin_location,
+                               destination_location=x.destination_location, departs_at=x.departs_at,
+                               arrives_at=x.arrives_at, carrier=x.carrier, flight_number=x.flight_number)
+                  for x in legs])
 
     async def _out(self, uow, trip: Trip) -> TripOut:
         legs = await self._legs(uow, trip.id)
@@ -386,4 +383,6 @@ class Trips(Service):
 
 
 SPEC = ServiceSpec("Trip Service", key="trips", prefix="/trips", service=Trips, models="storage.models.trips",
-                   calls=("locations",))
+                   calls=("locations",),
+                   emits=(TripCreated, TripUpdated, TripPublished, TripStarted, TripCompleted, TripCancelled,
+                          TripDocumentAdded, *CAPACITY_EVENTS))
