@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from p2p.errors import Conflict, NotFound, Unprocessable
 from p2p.events import DomainEvent
+from p2p.settings import get_settings
 from storage.db import Database, utcnow
 from storage.models.trips import CapacityHold, LegCapacity
 from storage.uow import UnitOfWork
@@ -230,8 +231,6 @@ class TripCapacity:
 
     def __init__(self, shard: int = 0, shards: int = 1, database_url: str | None = None, *,
                  sweep_s: float | None = None):
-        from p2p.settings import get_settings
-
         settings = get_settings()
         if not 0 <= shard < shards:
             raise ValueError(f"shard {shard} outside 0..{shards - 1}")

@@ -46,7 +46,7 @@ class RedisStreamBus:
     (a crash mid-delivery) are read again first."""
 
     def __init__(self, url: str, subs: dict[str, list[str]], deliver: Deliver, *, stream: str = STREAM):
-        import redis.asyncio as redis
+        import redis.asyncio as redis  # optional: only when P2P_REDIS_URL is set
 
         self.r = redis.from_url(url)
         self.subs, self.deliver, self.stream = subs, deliver, stream
@@ -56,7 +56,7 @@ class RedisStreamBus:
     async def _ensure_groups(self) -> None:
         if self._ready:
             return
-        from redis.exceptions import ResponseError
+        from redis.exceptions import ResponseError  # optional, as above
 
         for group in self.groups:
             try:

@@ -17,7 +17,7 @@ from ray import serve
 from actors.relay import EventRelay
 from deployments.edge import add_edge_pages, build_edge_app
 from deployments.kit.clients import invoke_local
-from deployments.kit.events import dispatch_event, relay_for
+from deployments.kit.events import dispatch_event
 from deployments.kit.http import FullPath, build_app
 from deployments.kit.runtime import COMPACT_APP, Runtime
 from deployments.registry import REGISTRY, SPECS
@@ -141,7 +141,7 @@ def build_relay(topology: str) -> tuple[EventRelay, float]:
     """What the relay actor runs: a relay delivering to the services of `topology`."""
     setup_logging()
     runtime = Runtime(REGISTRY, local=[], under_ray=True, topology=topology)
-    return relay_for(runtime), runtime.settings.event_poll_s
+    return runtime.relay(), runtime.settings.event_poll_s
 
 
 def relay_builder(topology: str) -> partial:

@@ -1,4 +1,4 @@
-"""The `p2p` command: up, openapi, serve-config, db upgrade."""
+"""The `p2p` command: up, openapi, serve-config, api-table, events, db upgrade."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import threading
 
 
 def cmd_up(args) -> int:
+    # Each command imports only what it needs: Ray and the services are slow to import.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -45,6 +46,7 @@ def cmd_up(args) -> int:
 
 
 def cmd_openapi(args) -> int:
+    # Each command imports only what it needs: Ray and the services are slow to import.
     from deployments.edge import combined_openapi
 
     json.dump(combined_openapi(), sys.stdout, indent=2 if args.pretty else None)
@@ -53,6 +55,7 @@ def cmd_openapi(args) -> int:
 
 
 def cmd_serve_config(args) -> int:
+    # Each command imports only what it needs: Ray and the services are slow to import.
     from deployments.serve import serve_config
     from p2p.serve_config import dump
 
@@ -62,6 +65,7 @@ def cmd_serve_config(args) -> int:
 
 def api_table() -> str:
     """The README's API table, from the registry (a test keeps the README equal to it)."""
+    # The registry imports every service: only when this command runs.
     from deployments.registry import SPECS
 
     rows = ["| Service | Route prefix | Operations | Docs |", "|---|---|---|---|"]
@@ -71,12 +75,43 @@ def api_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def event_catalogue() -> list[dict]:
+    """Every event class any service emits or handles: its topic, emitters and subscribers."""
+    # The registry imports every service: only when this command runs.
+    from deployments.registry import SPECS
+
+    rows: dict[type, dict] = {}
+    for spec in SPECS:
+        for cls in spec.emits:
+            rows.setdefault(cls, {"event": cls.__name__, "topic": cls.topic, "module": cls.__module__,
+                                  "emitters": [], "subscribers": []})["emitters"].append(spec.key)
+        for _topic, (_method, cls) in spec.handlers.items():
+            if cls is not None:
+                rows.setdefault(cls, {"event": cls.__name__, "topic": cls.topic, "module": cls.__module__,
+                                      "emitters": [], "subscribers": []})["subscribers"].append(spec.key)
+    return sorted(rows.values(), key=lambda r: r["topic"])
+
+
+def cmd_events(args) -> int:
+    rows = event_catalogue()
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    width = max(len(r["topic"]) for r in rows)
+    for r in rows:
+        print(f"{r['topic']:<{width}}  {r['event']:<24} by {','.join(r['emitters']) or '-':<10} "
+              f"-> {', '.join(r['subscribers']) or '-'}")
+    return 0
+
+
 def cmd_api_table(args) -> int:
     sys.stdout.write(api_table())
     return 0
 
 
 def cmd_db(args) -> int:
+    # Each command imports only what it needs: Ray and the services are slow to import.
     from p2p.settings import get_settings
     from storage.migrate import upgrade
 
@@ -103,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("--topology", choices=["full", "compact"], default="full")
     sc.set_defaults(fn=cmd_serve_config)
     sub.add_parser("api-table", help="print the README's API table").set_defaults(fn=cmd_api_table)
+    ev = sub.add_parser("events", help="list every domain event: topic, class, emitters, subscribers")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(fn=cmd_events)
     db = sub.add_parser("db", help="database commands")
     dbs = db.add_subparsers(dest="dbcmd", required=True)
     dbs.add_parser("upgrade", help="apply migrations up to head").set_defaults(fn=cmd_db)

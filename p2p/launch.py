@@ -6,7 +6,13 @@ import time
 from dataclasses import dataclass
 from importlib import import_module
 
+import ray
+from ray import serve
+
+from actors import registry as actors
+from deployments.serve import applications, relay_builder
 from p2p.settings import Settings
+from storage.migrate import upgrade
 
 
 @dataclass
@@ -35,8 +41,6 @@ def _export_settings(settings: Settings) -> dict[str, str]:
 def start_ray(env: dict[str, str], *, num_cpus: int | None = None, dashboard: bool = True,
               dashboard_port: int = 8265, join: bool = True) -> bool:
     """Join a running cluster (`join`), or start a local one bound to loopback. True if started here."""
-    import ray
-
     if ray.is_initialized():
         return False
     runtime_env = {"env_vars": env}
@@ -55,13 +59,6 @@ def start_ray(env: dict[str, str], *, num_cpus: int | None = None, dashboard: bo
 
 def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | None = None,
            dashboard: bool = True, join: bool = True, on_progress=None, timeout_s: float = 600) -> Launched:
-    import ray
-    from ray import serve
-
-    from actors import registry as actors
-    from deployments.serve import applications, relay_builder
-    from storage.migrate import upgrade
-
     topology = topology or settings.topology
     env = _export_settings(settings)
     upgrade(env["P2P_DATABASE_URL"])
@@ -93,8 +90,6 @@ def launch(settings: Settings, *, topology: str | None = None, num_cpus: int | N
 
 
 def wait_healthy(names: list[str], *, on_progress=None, timeout_s: float = 600) -> None:
-    from ray import serve
-
     deadline = time.monotonic() + timeout_s
     while True:
         status = serve.status().applications
@@ -113,11 +108,6 @@ def wait_healthy(names: list[str], *, on_progress=None, timeout_s: float = 600) 
 
 
 def shutdown(*, stop_cluster: bool) -> None:
-    import ray
-    from ray import serve
-
-    from actors import registry as actors
-
     try:
         relay = ray.get_actor("p2p-event-relay", namespace="p2p")
         ray.get(relay.shutdown.remote(), timeout=10)

@@ -20,7 +20,7 @@ _REMOTE = None
 
 
 def _search_chunk_by_ref(boxed_ref: list, queries: Sequence[ItineraryQuery], fx: FxTable | None) -> list[SearchResult]:
-    import ray
+    import ray  # heavy: routing/ stays pure and importable without Ray
 
     ref = boxed_ref[0]  # boxed so Ray hands over the reference, not a fresh copy per task
     network = _WORKER_SNAPSHOTS.get(ref.hex())
@@ -35,7 +35,7 @@ def _search_chunk_by_ref(boxed_ref: list, queries: Sequence[ItineraryQuery], fx:
 def _remote_chunk():
     global _REMOTE
     if _REMOTE is None:
-        import ray
+        import ray  # heavy: routing/ stays pure and importable without Ray
 
         _REMOTE = ray.remote(num_cpus=1)(_search_chunk_by_ref)
     return _REMOTE
@@ -54,7 +54,7 @@ def search_many(queries: Iterable[ItineraryQuery], network: Network, *, fx: FxTa
     queries = list(queries)
     if not use_ray or not queries:
         return _search_chunk(network, queries, fx)
-    import ray
+    import ray  # heavy: routing/ stays pure and importable without Ray
 
     ref = _PUT.get(network)
     if ref is None:

@@ -245,7 +245,7 @@ def _nodes(problem: VrpProblem, rejected: dict) -> _Nodes:
 
 def solve(problem: VrpProblem, time_limit_s: float = 5.0, config: SolverConfig = DEFAULT_CONFIG) -> VrpSolution:
     """One OR-Tools run with one configuration, in this process."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2  # heavy: loaded by the solver only
 
     started = _time.perf_counter()
     travel = Travel(problem)
@@ -348,7 +348,7 @@ _REMOTE = None
 def _remote_solve():
     global _REMOTE
     if _REMOTE is None:
-        import ray
+        import ray  # heavy: routing/ stays pure and importable without Ray
 
         _REMOTE = ray.remote(num_cpus=1)(solve)
     return _REMOTE
@@ -361,7 +361,7 @@ def portfolio_solve(problem: VrpProblem, time_limit_s: float, configs: Sequence[
     tasks sharing one copy of the problem in the object store; without, they run in turn."""
     started = _time.perf_counter()
     if use_ray:
-        import ray
+        import ray  # heavy: routing/ stays pure and importable without Ray
 
         ref, task = ray.put(problem), _remote_solve()
         runs = ray.get([task.remote(ref, time_limit_s, c) for c in configs])

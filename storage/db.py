@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -108,8 +109,6 @@ class Database:
         if self.sqlite:
             path = make_url(url).database
             if path and path != ":memory:":
-                from pathlib import Path
-
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             kw = dict(echo=echo, connect_args={"timeout": 30})
             self.write_engine = create_async_engine(async_url(url), **kw)
@@ -127,8 +126,6 @@ class Database:
         self.reader = async_sessionmaker(self.read_engine, **opts)
 
     async def ping(self) -> None:
-        from sqlalchemy import text
-
         async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 

@@ -83,7 +83,7 @@ class MemoryKV(KV):
 
 class RedisKV(KV):
     def __init__(self, url: str, namespace: str = "p2p:kv:") -> None:
-        import redis.asyncio as redis
+        import redis.asyncio as redis  # optional: only when P2P_REDIS_URL is set
 
         self._r = redis.from_url(url)
         self._ns = namespace

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from p2p.errors import NotFound
@@ -70,10 +72,6 @@ class UnitOfWork:
 
     async def page(self, stmt, model, *, limit: int, after: list | None) -> tuple[list, list | None]:
         """TRANSITIONAL: use `uow.repo(Model).page(...)`."""
-        from datetime import datetime
-
-        from sqlalchemy import and_, or_
-
         if after:
             ts, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
             stmt = stmt.where(or_(model.created_at > ts, and_(model.created_at == ts, model.id > last_id)))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import Any, Awaitable, Callable
 
 from deployments.kit.context import Principal
 from deployments.kit.spec import TTLCache
 from p2p.errors import InvalidApiKey, InvalidToken
 from p2p.security import token_kid, verify_access_token
+from storage.kv import KV
 
-if TYPE_CHECKING:
-    from deployments.kit.runtime import Runtime
 
 API_KEY_PREFIX = "p2pk_"
 
@@ -26,8 +25,8 @@ def revoked_api_key_key(key_id) -> str:
 
 
 class Authenticator:
-    def __init__(self, runtime: "Runtime"):
-        self.rt = runtime
+    def __init__(self, kv: KV, invoke: Callable[..., Awaitable[Any]]):
+        self.kv, self.invoke = kv, invoke
         self._keys: dict[str, str] = {}
         self._miss = TTLCache(ttl=5.0)
         self._api_keys = TTLCache(ttl=30.0)
@@ -35,7 +34,7 @@ class Authenticator:
 
     async def public_key(self, kid: str) -> str:
         if kid not in self._keys and self._miss.get(kid) is None:
-            self._keys = {k["kid"]: k["public_pem"] for k in await self.rt.invoke("auth", "jwks")}
+            self._keys = {k["kid"]: k["public_pem"] for k in await self.invoke("auth", "jwks")}
             if kid not in self._keys:
                 self._miss.put(kid, True)
         if kid not in self._keys:
@@ -64,18 +63,18 @@ class Authenticator:
             user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
         except (ValueError, TypeError):
             raise InvalidToken("The token's subject is malformed.") from None
-        if await self.rt.kv.get(revoked_session_key(session_id)) is not None:
+        if await self.kv.get(revoked_session_key(session_id)) is not None:
             raise InvalidToken("The session was revoked.", reason="revoked")
         return Principal(user_id=user_id, kind="user", session_id=session_id)
 
     async def from_api_key(self, key: str) -> Principal:
         cached = self._api_keys.get(key)
         if cached is None:
-            info = await self.rt.invoke("authz", "verify_api_key", (key,))  # raises InvalidApiKey
+            info = await self.invoke("authz", "verify_api_key", (key,))  # raises InvalidApiKey
             cached = Principal(user_id=info["user_id"], kind="api_key", api_key_id=info["id"],
                                scopes=frozenset(info["scopes"]))
             self._api_keys.put(key, cached)
-        if await self.rt.kv.get(revoked_api_key_key(cached.api_key_id)) is not None:
+        if await self.kv.get(revoked_api_key_key(cached.api_key_id)) is not None:
             self._api_keys.drop(key)
             raise InvalidApiKey("The API key was revoked.")
         return cached

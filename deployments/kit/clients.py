@@ -17,14 +17,11 @@ caught by the tests and by `Runtime.check_clients` at startup), never a user-fac
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, Awaitable, Callable, TypeVar, cast
 
 from ray.serve.exceptions import BackPressureError
 
 from p2p.errors import ProblemError, Unavailable
-
-if TYPE_CHECKING:
-    from deployments.kit.runtime import Runtime
 
 S = TypeVar("S")
 
@@ -67,18 +64,15 @@ def uses(iface: type[S], key: str | None = None) -> S:
 class Client:
     """The run-time side of `uses(...)`: one per callee per process."""
 
-    def __init__(self, runtime: "Runtime", key: str):
-        self._rt, self._key = runtime, key
-        if key not in runtime.registry:
-            raise UnknownCall(f"no service {key!r} in the registry")
-        self._internals = runtime.registry[key].internals
+    def __init__(self, key: str, internals: dict[str, Any], invoke: Callable[..., Awaitable[Any]]):
+        self._key, self._internals, self._invoke = key, internals, invoke
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_") or method not in self._internals:
             raise UnknownCall(f"{self._key}.{method} is not an @internal method of the {self._key} service")
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._rt.invoke(self._key, method, args, kwargs)
+            return await self._invoke(self._key, method, args, kwargs)
 
         call.__name__ = method
         setattr(self, method, call)
@@ -114,10 +108,10 @@ async def invoke_handle(handle: Any, entry: str, key: str, method: str, args: tu
 class Calls:
     """TRANSITIONAL: `self.calls.<key>.<method>`, untyped; replaced by `uses(...)` clients."""
 
-    def __init__(self, runtime: "Runtime"):
-        self._rt = runtime
+    def __init__(self, client: Callable[[str], Client]):
+        self._client = client
 
     def __getattr__(self, key: str) -> Client:
         if key.startswith("_"):
             raise AttributeError(key)
-        return self._rt.client(key)
+        return self._client(key)

@@ -1,5 +1,5 @@
-"""Delivering domain events into services: who subscribes to what (from the specs), the
-relay wired to a runtime, and the idempotent hand-over into one service's handler."""
+"""Delivering domain events into services: who subscribes to what (from the specs), and
+the idempotent hand-over into one service's handler."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from actors.relay import DirectBus, EventRelay, RedisStreamBus
 from p2p.events import Envelope
 from storage.models.events import ProcessedEvent
 
-if TYPE_CHECKING:
-    from deployments.kit.runtime import Runtime
+if TYPE_CHECKING:  # only for the annotation; spec does not import this module
     from deployments.kit.spec import ServiceSpec
 
 
@@ -23,16 +21,6 @@ def subscriptions(registry: dict[str, "ServiceSpec"]) -> dict[str, list[str]]:
         for topic in spec.handlers:
             subs[topic].append(spec.key)
     return dict(subs)
-
-
-def relay_for(runtime: "Runtime") -> EventRelay:
-    """A relay that delivers through `runtime` (direct calls or DeploymentHandles)."""
-    subs = subscriptions(runtime.registry)
-    if runtime.settings.redis_url:
-        bus: Any = RedisStreamBus(runtime.settings.redis_url, subs, runtime.deliver_event)
-    else:
-        bus = DirectBus(subs, runtime.deliver_event)
-    return EventRelay(runtime.db, bus)
 
 
 async def dispatch_event(service: Any, envelope: Envelope) -> bool:

@@ -2,13 +2,15 @@
 request ids, idempotency, health and readiness. Built by a factory on each replica."""
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 import logging
 import re
 import time
 import typing
 import uuid
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 from typing import Any, Callable
 
 from fastapi import (
@@ -26,13 +28,15 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from ray.serve.exceptions import BackPressureError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.kit.context import Ctx
 from deployments.kit.idempotency import fingerprint, run_idempotent
-from deployments.kit.spec import Op, ServiceSpec
+from deployments.kit.spec import Op, ServiceSpec, has_permission
 from p2p.uploads import Upload
 from p2p.errors import (
     Conflict,
@@ -66,22 +70,15 @@ def problem_response(exc: ProblemError, request: Request | None = None) -> JSONR
 
 
 def map_lower_error(exc: Exception) -> ProblemError | None:
-    """The one place where errors of lower layers become public ones."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
+    """The one place where errors of lower layers (the database, Serve) become public ones."""
     if isinstance(exc, ProblemError):
         return exc
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.")
     if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
         return Unavailable("The database is busy; retry.", retry_after=1)
-    try:
-        from ray.serve.exceptions import BackPressureError
-
-        if isinstance(exc, BackPressureError):
-            return Unavailable("The platform is overloaded; retry.", retry_after=1)
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(exc, BackPressureError):
+        return Unavailable("The platform is overloaded; retry.", retry_after=1)
     return None
 
 
@@ -215,8 +212,6 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
             if isinstance(result, BaseModel):
                 body = result.model_dump_json()
             else:
-                from pydantic import TypeAdapter
-
                 body = TypeAdapter(type(result)).dump_json(result).decode()
             return Response(content=body, status_code=op_.status, media_type="application/json")
 
@@ -238,9 +233,6 @@ async def _body_bytes(request: Request, kwargs: dict, uploads: list[str]) -> byt
     so it is fingerprinted from its parsed fields (files by their digest)."""
     if not uploads:
         return await request.body()
-    import hashlib
-    import json
-
     fields = {k: hashlib.sha256(v.data).hexdigest() + v.content_type if isinstance(v, Upload) else v
               for k, v in kwargs.items()}
     return json.dumps(fields, sort_keys=True, default=str).encode()
@@ -259,8 +251,6 @@ async def request_context(runtime, request: Request, op_: Op, cred, api_key) -> 
         if principal is None:
             raise Unauthorized("This operation needs a bearer token or an API key.")
         if op_.perm:
-            from deployments.kit.spec import has_permission
-
             if not has_permission(await runtime.permissions(principal), op_.perm):
                 raise Forbidden(f"Missing permission {op_.perm}.", permission=op_.perm)
     return ctx
@@ -336,8 +326,6 @@ def build_app(runtime, specs: list[ServiceSpec], *, targets: dict[str, Callable[
               title: str = "P2P Delivery Platform", docs: bool = True, extra: Callable[[FastAPI], None] | None = None):
     """One FastAPI app serving `specs`; `targets` picks the object each spec's ops run on
     (the local service by default; a remote client on the edge)."""
-    from contextlib import asynccontextmanager
-
     @asynccontextmanager
     async def lifespan(_app):
         if runtime is not None:

@@ -10,10 +10,11 @@ from ray import serve
 
 from actors import registry as actors
 from actors.kv import ActorKV
+from actors.relay import DirectBus, EventRelay, RedisStreamBus
 from deployments.kit.auth import Authenticator
 from deployments.kit.clients import Calls, Client, UnknownCall, invoke_handle, invoke_local
 from deployments.kit.context import Principal
-from deployments.kit.events import dispatch_event
+from deployments.kit.events import dispatch_event, subscriptions
 from deployments.kit.spec import ServiceSpec, TTLCache, has_permission
 from p2p.events import Envelope
 from p2p.settings import Settings, get_settings
@@ -47,7 +48,7 @@ class Runtime:
         self.under_ray = under_ray
         self.db = db or Database(self.settings.effective_database_url)
         self.kv = kv or make_kv(self.settings.redis_url, under_ray=under_ray)
-        self.calls = Calls(self)
+        self.calls = Calls(self.client)
         self._clients: dict[str, Client] = {}
         check_clients(registry)
         self.services = {key: registry[key].service(self) for key in local}
@@ -56,7 +57,7 @@ class Runtime:
         self._reference = TTLCache(600.0)
         self._started = False
         self.blobs = LocalBlobStore(self.settings.data_dir / "blobs")
-        self.auth = Authenticator(self)
+        self.auth = Authenticator(self.kv, self.invoke)
 
     async def startup(self) -> None:
         if self._started:
@@ -71,8 +72,17 @@ class Runtime:
 
     def client(self, key: str) -> Client:
         if key not in self._clients:
-            self._clients[key] = Client(self, key)
+            if key not in self.registry:
+                raise UnknownCall(f"no service {key!r} in the registry")
+            self._clients[key] = Client(key, self.registry[key].internals, self.invoke)
         return self._clients[key]
+
+    def relay(self) -> EventRelay:
+        """An outbox relay delivering to the subscribers through this runtime."""
+        subs = subscriptions(self.registry)
+        bus: Any = (RedisStreamBus(self.settings.redis_url, subs, self.deliver_event) if self.settings.redis_url
+                    else DirectBus(subs, self.deliver_event))
+        return EventRelay(self.db, bus)
 
     def handle(self, key: str) -> Any:
         if key not in self._handles:

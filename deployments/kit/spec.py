@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from p2p.errors import Forbidden, NotFound
 from p2p.events import DomainEvent, topic_of
 from deployments.kit.clients import Uses
+from deployments.kit.ports import Platform
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from deployments.kit.context import Ctx
-    from deployments.kit.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Service:
 
     spec: ClassVar["ServiceSpec"]
 
-    def __init__(self, runtime: "Runtime"):
+    def __init__(self, runtime: Platform):
         self.rt = runtime
         self.settings = runtime.settings
         self.kv = runtime.kv
