@@ -31,7 +31,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -49,7 +49,7 @@ DIMS = ("g", "cm3", "items")
 ACTIVE = ("held", "confirmed")
 
 
-async def _remaining(uow, trip_id, leg_ids) -> list[dict]:
+async def _remaining(uow, trip_id, leg_ids) -> list[Any]:
     """What each leg has left after this transaction's change, for the event: subscribers
     (the route planner) take absolute values, so a redelivered event does no harm."""
     rows = await uow.all(select(LegCapacity).where(LegCapacity.trip_id == trip_id,
@@ -58,7 +58,9 @@ async def _remaining(uow, trip_id, leg_ids) -> list[dict]:
                                          - getattr(r, f"booked_{d}") for d in DIMS}} for r in rows]
 
 
-class LegRemaining(BaseModel):
+class LegFree(BaseModel):
+    """What one leg has left after a change."""
+
     leg_id: uuid.UUID
     remaining_g: int
     remaining_cm3: int
@@ -77,7 +79,7 @@ class CapacityEvent(DomainEvent):
     items: int
     status: str = "held"
     reason: str | None = None
-    remaining: list[LegRemaining] = []
+    remaining: list[LegFree] = []
 
 
 class CapacityHeld(CapacityEvent):
@@ -102,7 +104,7 @@ class TripCapacityChanged(DomainEvent):
     capacity_g: int
     capacity_cm3: int
     capacity_items: int
-    remaining: list[LegRemaining] = []
+    remaining: list[LegFree] = []
 
 
 CAPACITY_EVENTS = (CapacityHeld, CapacityConfirmed, CapacityReleased, CapacityHoldExpired, TripCapacityChanged)
@@ -400,7 +402,7 @@ class TripCapacity:
                 res = await uow.session.execute(
                     update(LegCapacity).where(*guard).values(**_leg_delta({f"held_{d}": w[d] for d in DIMS}))
                     .execution_options(synchronize_session=False))
-                if res.rowcount != 1:
+                if res.rowcount != 1:  # type: ignore[attr-defined]
                     raise _Refused(leg_id)
             uow.add(CapacityHold(booking_id=booking_id, trip_id=trip_id, leg_ids=[str(x) for x in h.leg_ids],
                                  weight_g=h.amount[0], volume_cm3=h.amount[1], items=h.amount[2], status="held",
@@ -433,7 +435,7 @@ class TripCapacity:
         async with UnitOfWork(self.db, source="trips") as uow:
             res = await uow.session.execute(update(CapacityHold).where(*where).values(status=to, updated_at=now)
                                             .execution_options(synchronize_session=False))
-            if res.rowcount != 1:
+            if res.rowcount != 1:  # type: ignore[attr-defined]
                 return False
             for leg_id in h.leg_ids:
                 await uow.session.execute(
@@ -469,7 +471,7 @@ class TripCapacity:
         async with self._locks[trip_id]:
             for _ in range(2):
                 view, h = await self._find(trip_id, booking_id)
-                if h is None:
+                if h is None or view is None:
                     raise HoldNotFound("No hold of this booking on this trip.", booking_id=str(booking_id),
                                        trip_id=str(trip_id))
                 if h.status == "held" and h.expires_at <= utcnow():
@@ -529,7 +531,7 @@ class TripCapacity:
                         res = await uow.session.execute(
                             update(LegCapacity).where(*guard).values(**{f"capacity_{d}": new[d] for d in DIMS})
                             .execution_options(synchronize_session=False))
-                        if res.rowcount != 1:
+                        if res.rowcount != 1:  # type: ignore[attr-defined]
                             raise _Refused(leg_id)
                     uow.emit(TripCapacityChanged(trip_id=trip_id, **{f"capacity_{d}": new[d] for d in DIMS},
                                                  remaining=await _remaining(uow, trip_id, view.legs)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select, update
 
@@ -75,7 +75,7 @@ class RedisStreamBus:
         handled = 0
         for group in self.groups:
             for start in ("0", ">"):  # own pending entries first, then new ones
-                batches = await self.r.xreadgroup(group, "relay", {self.stream: start}, count=100)
+                batches: Any = await self.r.xreadgroup(group, "relay", {self.stream: start}, count=100)
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:
                         event = Envelope.model_validate(json.loads(fields[b"event"]))

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from typing import Any
 
 
 def cmd_up(args) -> int:
@@ -81,14 +82,16 @@ def event_catalogue() -> list[dict]:
     from deployments.registry import SPECS
 
     rows: dict[type, dict] = {}
+    def row(cls: Any) -> dict:
+        return rows.setdefault(cls, {"event": cls.__name__, "topic": cls.topic, "module": cls.__module__,
+                                     "emitters": [], "subscribers": []})
+
     for spec in SPECS:
         for cls in spec.emits:
-            rows.setdefault(cls, {"event": cls.__name__, "topic": cls.topic, "module": cls.__module__,
-                                  "emitters": [], "subscribers": []})["emitters"].append(spec.key)
-        for _topic, (_method, cls) in spec.handlers.items():
-            if cls is not None:
-                rows.setdefault(cls, {"event": cls.__name__, "topic": cls.topic, "module": cls.__module__,
-                                      "emitters": [], "subscribers": []})["subscribers"].append(spec.key)
+            row(cls)["emitters"].append(spec.key)
+        for _method, handled in spec.handlers.values():
+            if handled is not None:
+                row(handled)["subscribers"].append(spec.key)
     return sorted(rows.values(), key=lambda r: r["topic"])
 
 

@@ -13,7 +13,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="P2P_", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    data_dir: Path = Field(default=Path(".p2p-data"), description="Local folder for the embedded database, keys and blobs.")
+    data_dir: Path = Field(default=Path(".p2p-data"),
+                           description="Local folder for the embedded database, keys and blobs.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     redis_url: str | None = Field(default=None, description="Redis URL; without it a Ray actor holds the KV store.")
     topology: Literal["full", "compact"] = "full"
@@ -32,9 +33,11 @@ class Settings(BaseSettings):
     event_poll_s: float = 0.2
     default_roles: tuple[str, ...] = ("sender",)
 
-    capacity_shards: int = Field(default=4, ge=1, le=256, description="Trip-capacity shard actors (trip-capacity-0..N-1).")
+    capacity_shards: int = Field(default=4, ge=1, le=256,
+                                 description="Trip-capacity shard actors (trip-capacity-0..N-1).")
     capacity_sweep_s: float = Field(default=2.0, gt=0, description="How often a capacity shard expires due holds.")
-    booking_hold_ttl_s: int = Field(default=900, ge=5, description="How long a booking's capacity holds live unconfirmed.")
+    booking_hold_ttl_s: int = Field(default=900, ge=5,
+                                    description="How long a booking's capacity holds live unconfirmed.")
     min_connection_min: int = Field(default=60, ge=0, description="Minimum buffer between two legs of an itinerary.")
     route_graph_refresh_s: float = Field(default=1.0, ge=0, description="A route planner replica rebuilds its "
                                          "graph at most this often; searches may be this much behind.")

@@ -2,14 +2,46 @@
 segments, and vehicle routing for couriers' multi-stop days. Pure code: no database, no
 HTTP; services convert their rows into these types and Ray tasks run the heavy parts."""
 from routing.graph import MAX_LEGS, Network, RouteEvent, RouteGraph
-from routing.itinerary import (Diagnostics, Exclusion, FxTable, Itinerary, ItineraryLeg, ItineraryQuery,
-                               Reason, SearchResult, search)
-from routing.network import (BufferPolicy, CourierSegment, FlightLeg, LegConstraints, LegPrice, Money,
-                             OperatingWindow, Place)
+from routing.itinerary import (
+                               Diagnostics,
+                               Exclusion,
+                               FxTable,
+                               Itinerary,
+                               ItineraryLeg,
+                               ItineraryQuery,
+                               Reason,
+                               SearchResult,
+                               search,
+)
+from routing.network import (
+                               BufferPolicy,
+                               CourierSegment,
+                               FlightLeg,
+                               LegConstraints,
+                               LegPrice,
+                               Money,
+                               OperatingWindow,
+                               Place,
+)
 from routing.tasks import search_many
-from routing.vrp import (PORTFOLIO, PortfolioResult, Request, RouteStop, SolverConfig, Stop, TravelMatrix, Unserved,
-                         UnservedReason, Vehicle, VehicleRoute, VrpProblem, VrpSolution, portfolio_solve, solve,
-                         violations)
+from routing.vrp import (
+                               PORTFOLIO,
+                               PortfolioResult,
+                               Request,
+                               RouteStop,
+                               SolverConfig,
+                               Stop,
+                               TravelMatrix,
+                               Unserved,
+                               UnservedReason,
+                               Vehicle,
+                               VehicleRoute,
+                               VrpProblem,
+                               VrpSolution,
+                               portfolio_solve,
+                               solve,
+                               violations,
+)
 
 __all__ = [
     "MAX_LEGS", "BufferPolicy", "CourierSegment", "Diagnostics", "Exclusion", "FlightLeg", "FxTable",

@@ -14,8 +14,15 @@ from typing import Any, Iterable, Mapping
 
 import networkx as nx
 
-from routing.network import (BufferPolicy, CourierSegment, FlightLeg, Place, leg_from_dict,
-                             place_from_dict, segment_from_dict)
+from routing.network import (
+    BufferPolicy,
+    CourierSegment,
+    FlightLeg,
+    Place,
+    leg_from_dict,
+    place_from_dict,
+    segment_from_dict,
+)
 
 MAX_LEGS = 4
 _NO_FLIGHTS: tuple[list[int], list[int], list[FlightLeg]] = ([], [], [])

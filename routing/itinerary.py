@@ -396,7 +396,8 @@ def _check_leg(leg: FlightLeg, q: ItineraryQuery, fx: FxTable | None) -> tuple[R
     volume_cm3 = -(-q.dimensions_mm[0] * q.dimensions_mm[1] * q.dimensions_mm[2] // 1000)
     if leg.remaining_volume_cm3 is not None and leg.remaining_volume_cm3 < volume_cm3:
         return Reason.CAPACITY_FULL, 0
-    if q.category in c.banned_categories or (c.allowed_categories is not None and q.category not in c.allowed_categories):
+    allowed = c.allowed_categories
+    if q.category in c.banned_categories or (allowed is not None and q.category not in allowed):
         return Reason.CATEGORY_NOT_ALLOWED, 0
     if c.max_item_weight_g is not None and q.weight_g > c.max_item_weight_g:
         return Reason.TOO_HEAVY, 0

@@ -380,9 +380,10 @@ def violations(problem: VrpProblem, solution: VrpSolution, tol: float = 1e-6) ->
     for route in solution.routes:
         visits = route.stops[1:-1]
         picked = {st.request_id for st in visits if st.kind == "pickup"}
-        load = sum(requests[st.request_id].demand for st in visits if st.kind == "delivery" and st.request_id not in picked)
+        load = sum(requests[st.request_id].demand for st in visits
+                   if st.kind == "delivery" and st.request_id not in picked)
         t, at = route.stops[0].departure, depot
-        for i, st in enumerate(visits):
+        for st in visits:
             r = requests[st.request_id]
             stop = r.delivery if st.kind == "delivery" else (r.pickup or depot)
             t = max(t + travel.duration(at, stop), _window(stop, depot)[0])

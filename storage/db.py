@@ -121,9 +121,8 @@ class Database:
             )
             # Reads need no transaction of their own: no BEGIN/ROLLBACK round trips.
             self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
-        opts = dict(expire_on_commit=False, autoflush=False)
-        self.writer = async_sessionmaker(self.write_engine, **opts)
-        self.reader = async_sessionmaker(self.read_engine, **opts)
+        self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+        self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:

@@ -4,6 +4,7 @@ Repositories never commit; the unit of work does, once."""
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import uuid
 from datetime import datetime
@@ -63,14 +64,14 @@ class Repository(Generic[M]):
     async def exists(self, *where: ColumnElement[bool], **by: Any) -> bool:
         return bool(await self.session.scalar(select(exists().where(*self._where(where, by)))))
 
-    async def list(self, *where: ColumnElement[bool], order_by: Any = None, **by: Any) -> list[M]:
+    async def list(self, *where: ColumnElement[bool], order_by: Any = None, **by: Any) -> builtins.list[M]:
         stmt = select(self.model).where(*self._where(where, by))
         order = order_by if order_by is not None else (self.model.created_at, self.model.id)  # type: ignore[attr-defined]
         stmt = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))
         return list((await self.session.scalars(stmt)).all())
 
     async def page(self, *where: ColumnElement[bool], limit: int, cursor: str | None,
-                   stmt: Select | None = None, **by: Any) -> tuple[list[M], str | None]:
+                   stmt: Select | None = None, **by: Any) -> tuple[builtins.list[M], str | None]:
         """Keyset pagination on (created_at, id), oldest first: the rows and the cursor of
         the next page (None on the last one)."""
         m: Any = self.model

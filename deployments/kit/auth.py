@@ -12,7 +12,6 @@ from p2p.errors import InvalidApiKey, InvalidToken
 from p2p.security import token_kid, verify_access_token
 from storage.kv import KV
 
-
 API_KEY_PREFIX = "p2pk_"
 
 

@@ -12,23 +12,26 @@ import inspect
 import uuid
 from typing import Any, Callable
 
+from pydantic import BaseModel
+
 from deployments.kit.context import Ctx
 from deployments.kit.schemas import Limit, Page
 from deployments.kit.spec import op
 from p2p.errors import NotFound
 
 
-def get_one(route: str, model: type, out: type, *, perm: str, missing: type[NotFound],
-            owner: str = "owner_id", any_perm: str | None = None, doc: str | None = None) -> Callable:
+def get_one(route: str, model: type, out: type[BaseModel], *, perm: str, missing: type[NotFound],
+            owner: str = "owner_id", any_perm: str | None = None, doc: str | None = None,
+            what: str | None = None) -> Callable:
     """`GET .../{id}`: the object, for its owner or a holder of `any_perm`; a 404 of the
-    service's own code for anyone else and for unknown ids."""
+    service's own code for anyone else and for unknown ids (`No such <what>.`)."""
 
     async def get(self: Any, ctx: Ctx, id: uuid.UUID) -> Any:
         async with self.uow(read=True) as uow:
             row = await uow.repo(model, missing).get(id)
             if row is None or (getattr(row, owner) != ctx.user_id
                                and not (any_perm and await self.can(ctx, any_perm))):
-                raise missing(f"No such {model.__name__.lower()}.", id=str(id))
+                raise missing(f"No such {what or model.__name__.lower()}.", id=str(id))
             return out.model_validate(row)
 
     get.__doc__ = doc or f"One {out.__name__.removesuffix('Out').lower()}, for its owner" + (
@@ -37,14 +40,14 @@ def get_one(route: str, model: type, out: type, *, perm: str, missing: type[NotF
     return op(route, perm=perm)(get)
 
 
-def list_mine(route: str, model: type, out: type, *, perm: str, owner: str = "owner_id",
+def list_mine(route: str, model: type, out: type[BaseModel], *, perm: str, owner: str = "owner_id",
               doc: str | None = None) -> Callable:
     """`GET /things`: the caller's own objects, oldest first, cursor-paginated."""
 
     async def mine(self: Any, ctx: Ctx, limit: Limit = 20, cursor: str | None = None) -> Any:
         async with self.uow(read=True) as uow:
             rows, nxt = await uow.repo(model).page(limit=limit, cursor=cursor, **{owner: ctx.user_id})
-            return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=nxt)  # type: ignore[valid-type]
+            return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=nxt)  # type: ignore[valid-type, misc]
 
     mine.__doc__ = doc or f"The caller's {out.__name__.removesuffix('Out').lower()}s, oldest first."
     mine.__annotations__ = {"ctx": Ctx, "limit": Limit, "cursor": str | None, "return": Page[out]}  # type: ignore[valid-type]

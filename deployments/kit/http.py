@@ -29,15 +29,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, TypeAdapter
+from pydantic.fields import FieldInfo
 from ray.serve.exceptions import BackPressureError
 from sqlalchemy.exc import IntegrityError, OperationalError
-from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.kit.context import Ctx
 from deployments.kit.idempotency import fingerprint, run_idempotent
 from deployments.kit.spec import Op, ServiceSpec, has_permission
-from p2p.uploads import Upload
 from p2p.errors import (
     Conflict,
     Forbidden,
@@ -46,13 +45,14 @@ from p2p.errors import (
     Unavailable,
     ValidationFailed,
 )
+from p2p.uploads import Upload
 
 log = logging.getLogger("p2p.http")
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key from POST /authz/api-keys")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 PROBLEM = "application/problem+json"
-PROBLEM_RESPONSES = {
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"description": d, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     for s, d in [(400, "Bad request"), (401, "Unauthorized"), (403, "Forbidden"), (404, "Not found"),
                  (409, "Conflict"), (422, "Validation failed"), (429, "Rate limited")]
@@ -223,7 +223,7 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
                                         ttl=runtime.settings.idempotency_ttl_s, produce=produce)
         return await produce()
 
-    endpoint.__signature__ = inspect.Signature(params)
+    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = f"{spec.key}_{op_.name}"
     return endpoint
 
@@ -290,7 +290,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: StarletteHTTPException):
         cls = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(exc.status_code, "request.bad")
         err = ProblemError(str(exc.detail))
-        err.status, err.code, err.title = exc.status_code, cls, str(exc.detail)  # instance attrs
+        # Starlette's own 404/405: per-instance status and code on the generic problem.
+        err.status, err.code, err.title = exc.status_code, cls, str(exc.detail)  # type: ignore[misc]
         return JSONResponse(err.problem(instance=request.url.path, request_id=request.state.request_id),
                             status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers)
 
@@ -319,7 +320,11 @@ def problem_schema(app: FastAPI) -> None:
         }
         return schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _local_target(runtime: Any, key: str) -> Callable[[], Any]:
+    return lambda: runtime.services[key]
 
 
 def build_app(runtime, specs: list[ServiceSpec], *, targets: dict[str, Callable[[], Any]] | None = None,
@@ -337,8 +342,7 @@ def build_app(runtime, specs: list[ServiceSpec], *, targets: dict[str, Callable[
     install_error_handlers(app)
     problem_schema(app)
     for spec in specs:
-        target = (targets or {}).get(spec.key) or (lambda key=spec.key: runtime.services[key])
-        add_service_routes(app, runtime, spec, target)
+        add_service_routes(app, runtime, spec, (targets or {}).get(spec.key) or _local_target(runtime, spec.key))
     if extra:
         extra(app)
     app.add_middleware(RequestIdMiddleware)

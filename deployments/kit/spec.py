@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from p2p.errors import Forbidden, NotFound
-from p2p.events import DomainEvent, topic_of
 from deployments.kit.clients import Uses
 from deployments.kit.ports import Platform
+from p2p.errors import Forbidden, NotFound
+from p2p.events import DomainEvent, topic_of
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
