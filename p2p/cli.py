@@ -126,6 +126,19 @@ def cmd_db(args) -> int:
     return 0
 
 
+def cmd_db_revision(args) -> int:
+    # Alembic and the models load only for this command.
+    from storage.migrate import NothingToMigrate, revision
+
+    try:
+        path = revision(args.service, args.change)
+    except NothingToMigrate as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"wrote {path}; read it, then commit it with the change")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="p2p", description="P2P delivery platform on Ray")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -147,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database commands")
     dbs = db.add_subparsers(dest="dbcmd", required=True)
     dbs.add_parser("upgrade", help="apply migrations up to head").set_defaults(fn=cmd_db)
+    rev = dbs.add_parser("revision", help="autogenerate the next migration from the models")
+    rev.add_argument("service", help="the service whose tables changed (its registry key)")
+    rev.add_argument("change", help='what changed, e.g. "add reviews"')
+    rev.set_defaults(fn=cmd_db_revision)
     args = parser.parse_args(argv)
     return args.fn(args)
 
