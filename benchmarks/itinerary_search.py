@@ -30,8 +30,20 @@ import networkx as nx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the repo's routing/
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # loopback-only local Ray
-from routing import (BufferPolicy, CourierSegment, FlightLeg, ItineraryQuery, LegConstraints, LegPrice, Money,
-                     Network, OperatingWindow, Place, search, search_many)
+from routing import (
+    BufferPolicy,
+    CourierSegment,
+    FlightLeg,
+    ItineraryQuery,
+    LegConstraints,
+    LegPrice,
+    Money,
+    Network,
+    OperatingWindow,
+    Place,
+    search,
+    search_many,
+)
 from routing.network import earliest_start  # noqa: E402
 
 ZONES = ["Europe/London", "Europe/Paris", "America/New_York", "America/Los_Angeles", "Asia/Tokyo",
@@ -111,7 +123,7 @@ class TimeExpanded:
         self.departures: dict[str, list[tuple[int, tuple]]] = {}
         for leg in net.legs:
             self.departures.setdefault(leg.from_place, []).append((epoch(leg.departure), ("d", leg.leg_id)))
-        for place, events in self.departures.items():
+        for events in self.departures.values():
             events.sort()
             for (t1, n1), (t2, n2) in zip(events, events[1:]):
                 g.add_edge(n1, n2, weight=t2 - t1)
@@ -212,7 +224,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 def ms(values: list[float]) -> str:
-    return f"p50 {pct(values, 50) * 1e3:7.2f} ms  p99 {pct(values, 99) * 1e3:7.2f} ms  mean {statistics.mean(values) * 1e3:7.2f} ms"
+    p50, p99, mean = pct(values, 50) * 1e3, pct(values, 99) * 1e3, statistics.mean(values) * 1e3
+    return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  mean {mean:7.2f} ms"
 
 
 def run(n_places: int, n_trips: int, n_queries: int, n_baseline: int, seed: int, use_ray: bool) -> None:

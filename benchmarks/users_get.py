@@ -116,8 +116,9 @@ def main() -> None:
     for name, r in results.items():
         print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} |")
     base = results["bare Serve endpoint (ceiling)"]["rps"]
-    print(f"\nGET /users/{{id}} reaches {results['GET /users/{id} (full topology)']['rps'] / base:.0%} of the bare Serve "
-          f"ceiling and {results['GET /users/{id} (full topology)']['rps'] / results['plain uvicorn endpoint (ceiling)']['rps']:.0%} "
+    full = results["GET /users/{id} (full topology)"]["rps"]
+    uvicorn = results["plain uvicorn endpoint (ceiling)"]["rps"]
+    print(f"\nGET /users/{{id}} reaches {full / base:.0%} of the bare Serve ceiling and {full / uvicorn:.0%} "
           f"of plain uvicorn.")
 
 

@@ -21,7 +21,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # loopback-only local Ray
 from routing.solomon import read_bks, read_solomon, to_problem  # noqa: E402
 from routing.vrp import DEFAULT_CONFIG, PORTFOLIO, portfolio_solve, solve, violations  # noqa: E402
 
-FOLDER = Path(os.environ.get("P2P_SOLOMON_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/vrp"))
+FOLDER = Path(os.environ.get("P2P_SOLOMON_DIR", Path(__file__).resolve().parent / "data/solomon"))
 
 
 def fmt(name: str, sol, bks: tuple[int, float], wall: float) -> str:

@@ -3,10 +3,10 @@ the service index and readiness of the whole platform; in the full topology also
 routes of alias prefixes, forwarded to their owners."""
 from __future__ import annotations
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
-import swagger_ui_bundle
 
 from deployments.kit.http import build_app
 from deployments.registry import SPECS

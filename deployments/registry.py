@@ -2,8 +2,19 @@
 the README's API table all derive from it. A new service is one module plus one line here."""
 from __future__ import annotations
 
-from deployments import (auth, authz, bookings, couriers, itineraries, locations, routes, trip_search, trips, users,
-                         vehicles)
+from deployments import (
+    auth,
+    authz,
+    bookings,
+    couriers,
+    itineraries,
+    locations,
+    routes,
+    trip_search,
+    trips,
+    users,
+    vehicles,
+)
 from deployments.kit.spec import ServiceSpec
 
 SPECS: list[ServiceSpec] = [

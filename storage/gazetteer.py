@@ -1,13 +1,23 @@
 """The reference gazetteer: airports from `airportsdata` (those with an IATA code), countries
-from `pycountry`, cities derived from the airports' (city, country) pairs. Pure functions;
-the data migration loads `reference_rows()` and the Location Service folds its queries with
-`fold` so both sides compare the same keys."""
+from `pycountry`, cities derived from the airports' (city, country) pairs. Pure functions,
+plus `seed`: the data step `storage.migrate.upgrade` runs after the schema migrations, which
+loads `reference_rows()` into the reference tables. The Location Service folds its queries
+with `fold` so both sides compare the same keys."""
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from typing import Any
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from storage.db import Base, UTCDateTime, utcnow
+from storage.models import places  # noqa: F401  (registers the reference tables seed writes)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 # Codes in use for airports that ISO 3166 leaves to users (Kosovo).
 EXTRA_COUNTRIES = {"XK": ("XKX", "Kosovo")}
@@ -31,7 +41,7 @@ def city_id(country: str, name: str) -> str:
 
 
 def _countries() -> dict[str, dict[str, Any]]:
-    import pycountry
+    import pycountry  # here: its data loads only when the rows are built
 
     out = {c.alpha_2: {"code": c.alpha_2, "alpha3": c.alpha_3, "name": c.name,
                        "official_name": getattr(c, "official_name", None)} for c in pycountry.countries}
@@ -42,11 +52,11 @@ def _countries() -> dict[str, dict[str, Any]]:
 
 def reference_rows() -> dict[str, list[dict[str, Any]]]:
     """Rows for the tables countries, cities, airports and locations (the search index)."""
-    import airportsdata
+    import airportsdata  # here: its data loads only when the rows are built
 
     airports = [a for a in airportsdata.load("IATA").values() if a["iata"]]
     countries = _countries()
-    by_city: dict[str, list[dict]] = defaultdict(list)
+    by_city: dict[str, list[Any]] = defaultdict(list)  # airportsdata.Airport rows
     for a in airports:
         if a["city"] and a["country"] in countries and slug(a["city"]):
             by_city[city_id(a["country"], a["city"])].append(a)
@@ -97,3 +107,49 @@ def _index(countries, cities, airports, city_size) -> list[dict[str, Any]]:
                  weight=10 * city_size.get(a["city_id"], 0) + (5 if "international" in a["name"].lower() else 0))
              for a in airports]
     return rows
+
+
+# --- The data step ---------------------------------------------------------------------------
+# Bump DATA_FORMAT whenever reference_rows() would give other rows for the same airportsdata and
+# pycountry (new fold rules, weights, columns): the next upgrade then reloads the tables.
+DATA_FORMAT = 1
+REFERENCE_TABLES = ("countries", "cities", "airports", "locations")
+MARKER_TABLE = "reference_data"  # bookkeeping of the data step, like alembic_version for the schema
+_MARKER = sa.Table(MARKER_TABLE, sa.MetaData(),
+                   sa.Column("name", sa.String(32), primary_key=True),
+                   sa.Column("version", sa.String(200), nullable=False),
+                   sa.Column("loaded_at", UTCDateTime(timezone=True), nullable=False))
+_BATCH = 5000
+
+
+def data_version() -> str:
+    """What the shipped data is, without loading it: the row format and the package versions."""
+    return f"format {DATA_FORMAT}; airportsdata {version('airportsdata')}; pycountry {version('pycountry')}"
+
+
+def seed(conn: Connection) -> bool:
+    """Load `reference_rows()` into countries, cities, airports and locations, replacing what
+    they hold, unless the marker row says they already hold `data_version()` and none is empty.
+    The check is a handful of one-row queries. Runs on a database at the head revision (the
+    rows are written through the current models) and commits; True when it (re)loaded.
+
+    A database whose tables were filled by the old revision 0002 has no marker: it is
+    reloaded once, in one transaction, and marked."""
+    tables = {name: Base.metadata.tables[name] for name in REFERENCE_TABLES}
+    shipped = data_version()
+    _MARKER.create(conn, checkfirst=True)
+    loaded = conn.execute(sa.select(_MARKER.c.version).where(_MARKER.c.name == "gazetteer")).scalar()
+    if loaded == shipped and all(conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first()
+                                 for t in tables.values()):
+        conn.commit()
+        return False
+    rows = reference_rows()
+    for table in tables.values():
+        conn.execute(table.delete())
+    for name, table in tables.items():
+        for start in range(0, len(rows[name]), _BATCH):
+            conn.execute(table.insert(), rows[name][start:start + _BATCH])
+    conn.execute(_MARKER.delete().where(_MARKER.c.name == "gazetteer"))
+    conn.execute(_MARKER.insert().values(name="gazetteer", version=shipped, loaded_at=utcnow()))
+    conn.commit()
+    return True

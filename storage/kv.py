@@ -2,7 +2,7 @@
 
 One interface, three real backends: Redis (`P2P_REDIS_URL`), a Ray actor shared by the
 whole cluster (the embedded default under Ray), and an in-process dictionary (tests and
-the actor's own storage). All pass `tests/kv_contract.py`.
+the actor's own storage). All pass `tests/factories/kv.py:check_kv_contract`.
 """
 from __future__ import annotations
 

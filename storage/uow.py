@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from p2p.errors import NotFound
@@ -59,23 +57,9 @@ class UnitOfWork:
         """The generic repository of `model` in this transaction."""
         return Repository(self.session, model, missing)
 
-    def emit(self, event: DomainEvent, entity_id: Any = None, payload: Any = None, *, version: int = 1) -> None:
+    def emit(self, event: DomainEvent, entity_id: Any = None, *, version: int = 1) -> None:
         """Record a domain event; it is relayed only if this transaction commits."""
-        if isinstance(event, str):  # TRANSITIONAL: string topics, removed once every service emits classes
-            topic, body = event, payload or {}
-        else:
-            topic, body = event.topic, event.model_dump(mode="json")
         self.session.add(OutboxEvent(
-            id=uuid.uuid4(), topic=topic, source=self.source, entity_id=str(entity_id),
-            version=version, payload=body, occurred_at=utcnow(),
+            id=uuid.uuid4(), topic=event.topic, source=self.source, entity_id=str(entity_id),
+            version=version, payload=event.model_dump(mode="json"), occurred_at=utcnow(),
         ))
-
-    async def page(self, stmt, model, *, limit: int, after: list | None) -> tuple[list, list | None]:
-        """TRANSITIONAL: use `uow.repo(Model).page(...)`."""
-        if after:
-            ts, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-            stmt = stmt.where(or_(model.created_at > ts, and_(model.created_at == ts, model.id > last_id)))
-        rows = await self.all(stmt.order_by(model.created_at, model.id).limit(limit + 1))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, ([rows[-1].created_at.isoformat(), str(rows[-1].id)] if more and rows else None)

@@ -1,5 +1,10 @@
-"""Shared fixtures. Service tests run on SQLite always and on PostgreSQL + Redis when
-P2P_TEST_POSTGRES_URL / P2P_TEST_REDIS_URL are set (CI sets both)."""
+"""Shared fixtures: the session's database, settings and in-process platform, and one Ray
+for the whole session. Service tests run on SQLite always and on PostgreSQL + Redis when
+P2P_TEST_POSTGRES_URL / P2P_TEST_REDIS_URL are set (CI sets both).
+
+The factories (tests/factories/, one module per domain) are registered below as plugins:
+their fixtures are available everywhere, their helpers are imported from
+`tests.factories.<domain>`. No test module imports another test module or this file."""
 from __future__ import annotations
 
 import os
@@ -9,35 +14,22 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-POSTGRES_URL = os.environ.get("P2P_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("P2P_TEST_REDIS_URL")
 
+# Rewrite asserts in the factories even though this file imports one before pytest loads
+# the plugins below (pytest would otherwise warn and leave them un-rewritten).
+pytest.register_assert_rewrite("tests.factories")
 
-def pg_database(server_url: str, name: str, *, drop: bool = False) -> str:
-    """Create (or drop) database `name` on the server of `server_url`; returns its URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+pytest_plugins = [
+    "tests.factories.common",
+    "tests.factories.identity",
+    "tests.factories.places",
+    "tests.factories.trips",
+    "tests.factories.routes",
+    "tests.factories.routing",
+    "tests.factories.kv",
+]
 
-    u = make_url(server_url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return u.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    r = redis.from_url(url)
-    for key in r.scan_iter("p2p:*"):
-        r.delete(key)
-    r.close()
-
-
-def backends() -> list[str]:
-    return ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+from tests.factories.common import POSTGRES_URL, REDIS_URL, backends, flush_redis, pg_database  # noqa: E402
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -72,7 +64,7 @@ def settings(database_url, tmp_path_factory):
 @pytest.fixture(scope="session")
 def platform(settings):
     """Every service in this process (compact wiring, no Ray), on the session's database."""
-    from deployments.kit.local import LocalPlatform
+    from deployments.local import LocalPlatform
 
     return LocalPlatform(settings)
 

@@ -104,14 +104,3 @@ async def invoke_handle(handle: Any, entry: str, key: str, method: str, args: tu
         raise value
     return value
 
-
-class Calls:
-    """TRANSITIONAL: `self.calls.<key>.<method>`, untyped; replaced by `uses(...)` clients."""
-
-    def __init__(self, client: Callable[[str], Client]):
-        self._client = client
-
-    def __getattr__(self, key: str) -> Client:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        return self._client(key)

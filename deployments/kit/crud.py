@@ -41,15 +41,22 @@ def get_one(route: str, model: type, out: type[BaseModel], *, perm: str, missing
 
 
 def list_mine(route: str, model: type, out: type[BaseModel], *, perm: str, owner: str = "owner_id",
-              doc: str | None = None) -> Callable:
-    """`GET /things`: the caller's own objects, oldest first, cursor-paginated."""
+              filters: dict[str, Any] | None = None, doc: str | None = None) -> Callable:
+    """`GET /things`: the caller's own objects, oldest first, cursor-paginated. `filters`
+    (query parameter -> type, e.g. `{"status": TripStatus}`) narrow by equality when given."""
 
-    async def mine(self: Any, ctx: Ctx, limit: Limit = 20, cursor: str | None = None) -> Any:
+    async def mine(self: Any, ctx: Ctx, limit: Limit = 20, cursor: str | None = None, **by: Any) -> Any:
+        by = {k: v for k, v in by.items() if v is not None}
         async with self.uow(read=True) as uow:
-            rows, nxt = await uow.repo(model).page(limit=limit, cursor=cursor, **{owner: ctx.user_id})
+            rows, nxt = await uow.repo(model).page(limit=limit, cursor=cursor, **by, **{owner: ctx.user_id})
             return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=nxt)  # type: ignore[valid-type, misc]
 
+    extra = {name: t | None for name, t in (filters or {}).items()}
     mine.__doc__ = doc or f"The caller's {out.__name__.removesuffix('Out').lower()}s, oldest first."
-    mine.__annotations__ = {"ctx": Ctx, "limit": Limit, "cursor": str | None, "return": Page[out]}  # type: ignore[valid-type]
-    mine.__signature__ = inspect.signature(mine)  # type: ignore[attr-defined]
+    mine.__annotations__ = {"ctx": Ctx, "limit": Limit, "cursor": str | None, **extra,
+                            "return": Page[out]}  # type: ignore[valid-type]
+    sig = inspect.signature(mine)
+    mine.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
+        *(p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD),
+        *(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=t) for n, t in extra.items())])
     return op(route, perm=perm)(mine)

@@ -2,9 +2,11 @@
 the idempotent hand-over into one service's handler."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from p2p.events import Envelope
@@ -12,6 +14,8 @@ from storage.models.events import ProcessedEvent
 
 if TYPE_CHECKING:  # only for the annotation; spec does not import this module
     from deployments.kit.spec import ServiceSpec
+
+log = logging.getLogger("p2p.events")
 
 
 def subscriptions(registry: dict[str, "ServiceSpec"]) -> dict[str, list[str]]:
@@ -25,12 +29,19 @@ def subscriptions(registry: dict[str, "ServiceSpec"]) -> dict[str, list[str]]:
 
 async def dispatch_event(service: Any, envelope: Envelope) -> bool:
     """Run the service's handler for the event once: the inbox row and the handler's changes
-    commit together, so a redelivered event is skipped. False if it was a duplicate."""
+    commit together, so a redelivered event is skipped. False if it was a duplicate. A
+    payload that is not a valid instance of its class is logged and skipped: it would fail
+    the same way on every redelivery, and hold up the events relayed after it."""
     handler = service.spec.handlers.get(envelope.topic)
     if handler is None:
         return False
     method, cls = handler
-    event = cls.delivered(envelope) if cls is not None else envelope
+    try:
+        event = cls.delivered(envelope) if cls is not None else envelope
+    except ValidationError:
+        log.warning("malformed event skipped", extra={"topic": envelope.topic, "event_id": str(envelope.id),
+                                                      "consumer": service.spec.key})
+        return True
     try:
         async with service.uow() as uow:
             if await uow.get(ProcessedEvent, (service.spec.key, envelope.id)) is not None:
@@ -41,6 +52,3 @@ async def dispatch_event(service: Any, envelope: Envelope) -> bool:
     except IntegrityError:
         return False  # a concurrent delivery of the same event won
     return True
-
-
-Event = Envelope  # TRANSITIONAL: handlers subscribed by topic string receive the envelope

@@ -18,7 +18,6 @@ class Platform(Protocol):
     blobs: LocalBlobStore
     under_ray: bool
     registry: dict[str, Any]  # service key -> ServiceSpec, handed in by the roof
-    calls: Any  # TRANSITIONAL: untyped clients by key, until every service declares uses(...)
 
     def client(self, key: str) -> Any: ...
 

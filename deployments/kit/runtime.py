@@ -12,7 +12,7 @@ from actors import registry as actors
 from actors.kv import ActorKV
 from actors.relay import DirectBus, EventRelay, RedisStreamBus
 from deployments.kit.auth import Authenticator
-from deployments.kit.clients import Calls, Client, UnknownCall, invoke_handle, invoke_local
+from deployments.kit.clients import Client, UnknownCall, invoke_handle, invoke_local
 from deployments.kit.context import Principal
 from deployments.kit.events import dispatch_event, subscriptions
 from deployments.kit.spec import ServiceSpec, TTLCache, has_permission
@@ -48,7 +48,6 @@ class Runtime:
         self.under_ray = under_ray
         self.db = db or Database(self.settings.effective_database_url)
         self.kv = kv or make_kv(self.settings.redis_url, under_ray=under_ray)
-        self.calls = Calls(self.client)
         self._clients: dict[str, Client] = {}
         check_clients(registry)
         self.services = {key: registry[key].service(self) for key in local}

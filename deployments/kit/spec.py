@@ -6,7 +6,7 @@ import time
 import typing
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from deployments.kit.clients import Uses
@@ -64,7 +64,7 @@ def internal(fn: Callable | None = None, *, perm: str | None = None) -> Any:
     return mark(fn) if fn is not None else mark
 
 
-def on(event: "type[DomainEvent] | str") -> Callable:
+def on(event: "type[DomainEvent]") -> Callable:
     """Handle a domain event class, at least once; the kit drops duplicates by event id and
     hands the handler the validated event (envelope on `event.meta`)."""
 
@@ -102,11 +102,18 @@ class Service:
 
     spec: ClassVar["ServiceSpec"]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr, fn in list(vars(cls).items()):
+            declared = getattr(fn, "__p2p_op__", None)
+            if declared is not None and declared.name != attr:
+                # A generated operation (`settings = crud.get_one(...)`) is called by its attribute name.
+                fn.__name__, fn.__p2p_op__ = attr, replace(declared, name=attr)
+
     def __init__(self, runtime: Platform):
         self.rt = runtime
         self.settings = runtime.settings
         self.kv = runtime.kv
-        self.calls = runtime.calls
 
     @asynccontextmanager
     async def uow(self, *, read: bool = False):
@@ -152,7 +159,6 @@ class ServiceSpec:
     service: type[Service]
     models: str                     # the storage.models module this service owns
     emits: tuple[type[DomainEvent], ...] = ()
-    calls: tuple[str, ...] = ()     # TRANSITIONAL: untyped `self.calls.<key>`; declare `uses(...)` clients
     grants: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> permissions of this service
     tables: tuple[str, ...] = ()
     num_cpus: float = 0.05
@@ -180,7 +186,7 @@ class ServiceSpec:
     @property
     def callees(self) -> tuple[str, ...]:
         """The services this one calls: exactly those it declares a client of."""
-        return tuple(sorted({u.key for u in self.clients.values()} | set(self.calls)))
+        return tuple(sorted({u.key for u in self.clients.values()}))
 
     @property
     def handlers(self) -> dict[str, tuple[str, type[DomainEvent] | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from deployments.routes.keeper import GraphView
 from deployments.routes.schemas import (
     ConstraintsOut,
     ExampleOut,
@@ -18,7 +19,6 @@ from deployments.routes.schemas import (
     TransitOut,
     TripListing,
 )
-from deployments.routes.store import GraphView
 from routing import FlightLeg, LegConstraints, Network, SearchResult
 from routing.network import zone
 
@@ -34,8 +34,8 @@ def constraints_out(c: LegConstraints) -> ConstraintsOut:
                           max_dimensions_mm=c.max_dimensions_mm)
 
 
-def accepts(c: LegConstraints | ConstraintsOut, category: str) -> bool:
-    """Whether a trip's constraints take the category (routing's or the answer's shape)."""
+def accepts(c: LegConstraints, category: str) -> bool:
+    """Whether a trip's constraints take the category."""
     return category not in c.banned_categories and (c.allowed_categories is None or category in c.allowed_categories)
 
 

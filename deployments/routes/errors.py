@@ -34,8 +34,6 @@ class WindowTooLong(Unprocessable):
     code = "routes.window_too_long"
 
 
-
-
 class BadTimeWindow(Unprocessable):
     """A stop's or the depot's time window ends before it starts, or lacks one end."""
     code = "routes.bad_time_window"

@@ -1,20 +1,98 @@
-"""A courier's day between the wire and the vehicle-routing core: ISO datetimes become
-seconds since the depot opens, and the plan's seconds become datetimes again."""
+"""A courier's day: its schemas, and the way between the wire and the vehicle-routing core
+(ISO datetimes become seconds since the depot opens, the plan's seconds datetimes again)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
+from pydantic import AwareDatetime, Field
+
+from deployments.kit import Schema
 from deployments.routes.errors import BadTimeWindow, DuplicateId, WindowOutsideDay
-from deployments.routes.schemas import (
-    OptimizeIn,
-    OptimizeOut,
-    PlannedStop,
-    SolverOut,
-    StopIn,
-    UnservedOut,
-    VehiclePlan,
-)
 from routing import PortfolioResult, Request, Stop, UnservedReason, Vehicle, VrpProblem
+
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+StopId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DepotIn(Schema):
+    id: StopId = "depot"
+    lat: Lat
+    lon: Lon
+    opens_at: AwareDatetime = Field(description="Start of the courier's day; times are counted from here")
+    closes_at: AwareDatetime = Field(description="Every vehicle is back by then (at most 24 h after opening)")
+
+
+class StopIn(Schema):
+    lat: Lat
+    lon: Lon
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+    service_min: float = Field(default=0, ge=0, le=240, description="Minutes spent at the stop")
+
+
+class VehicleIn(Schema):
+    id: StopId
+    capacity: int = Field(ge=1, le=1_000_000, description="In the unit of the requests' demand")
+
+
+class RequestIn(Schema):
+    id: StopId
+    pickup: StopIn | None = Field(default=None, description="None: loaded at the depot")
+    delivery: StopIn
+    demand: int = Field(ge=1, le=1_000_000)
+
+
+class OptimizeIn(Schema):
+    depot: DepotIn
+    vehicles: list[VehicleIn] = Field(min_length=1, max_length=20)
+    requests: list[RequestIn] = Field(min_length=1, max_length=200)
+    time_limit_s: float = Field(default=2.0, ge=0.1, le=30, description="Wall-clock budget of the solver")
+    speed_kmh: float = Field(default=25.0, gt=1, le=130)
+    road_factor: float = Field(default=1.3, ge=1, le=3, description="Road distance over great-circle distance")
+
+
+class PlannedStop(Schema):
+    request_id: str | None
+    kind: Literal["depot", "pickup", "delivery"]
+    lat: float
+    lon: float
+    arrival_at: datetime
+    start_at: datetime
+    departure_at: datetime
+    load_after: int
+
+
+class VehiclePlan(Schema):
+    vehicle_id: str
+    stops: list[PlannedStop]
+    distance_m: float
+    duration_s: float
+    max_load: int
+
+
+class UnservedOut(Schema):
+    request_id: str
+    reason: str
+    detail: str
+
+
+class SolverOut(Schema):
+    config: str
+    status: str
+    runs: int
+    wall_s: float
+
+
+class OptimizeOut(Schema):
+    routes: list[VehiclePlan]
+    unserved: list[UnservedOut]
+    vehicles_used: int
+    total_distance_m: float
+    total_duration_s: float
+    solver: SolverOut
+
 
 MAX_DAY = timedelta(hours=24)
 DETAIL = {

@@ -1,5 +1,5 @@
-"""Route Planning Service schemas: itinerary queries and answers, direct connections, trip
-listings for the Trip Search Service, and a courier's day to optimise."""
+"""Route Planning Service schemas: itinerary queries and answers, direct connections and trip
+listings; the typed contract other services (the Trip Search Service) call it with."""
 from __future__ import annotations
 
 import uuid
@@ -11,12 +11,9 @@ from pydantic import AwareDatetime, Field, model_validator
 from deployments.kit import Schema
 from deployments.locations import GeocodeIn
 from p2p.money import Currency
+from p2p.vocab import MAX_PACKAGE_WEIGHT_G, MAX_SIDE_MM, Category, LocationId
 
-Category = Literal["document", "parcel", "electronics", "fragile", "food", "medicine", "other"]
-LocationId = Annotated[str, Field(min_length=5, max_length=96, pattern=r"^(apt|city|addr):\S+$",
-                                  description="A Location Service id: apt:LHR, city:GB:london, addr:<uuid>")]
-Side = Annotated[int, Field(ge=1, le=2_000)]
-MAX_WEIGHT_G = 50_000
+Side = Annotated[int, Field(ge=1, le=MAX_SIDE_MM)]
 
 
 class Package(Schema):
@@ -24,7 +21,7 @@ class Package(Schema):
 
     ready_at: AwareDatetime = Field(description="When the package can first be handed over at the origin")
     deadline: AwareDatetime = Field(description="When it must have arrived at the destination")
-    weight_g: int = Field(gt=0, le=MAX_WEIGHT_G)
+    weight_g: int = Field(gt=0, le=MAX_PACKAGE_WEIGHT_G)
     dimensions_mm: tuple[Side, Side, Side] = Field(default=(300, 200, 100), description="Length, width, height")
     category: Category = "parcel"
     currency: Currency
@@ -163,7 +160,7 @@ class ListingQuery(Schema):
     destination: LocationId
     start: AwareDatetime
     end: AwareDatetime
-    min_remaining_g: int = Field(default=1, ge=1, le=MAX_WEIGHT_G)
+    min_remaining_g: int = Field(default=1, ge=1, le=MAX_PACKAGE_WEIGHT_G)
     category: Category | None = None
 
 
@@ -188,88 +185,3 @@ class KnownPlace(Schema):
     id: str
     name: str | None
     code: str | None
-
-
-# -- optimize -------------------------------------------------------------------------------
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
-StopId = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class DepotIn(Schema):
-    id: StopId = "depot"
-    lat: Lat
-    lon: Lon
-    opens_at: AwareDatetime = Field(description="Start of the courier's day; times are counted from here")
-    closes_at: AwareDatetime = Field(description="Every vehicle is back by then (at most 24 h after opening)")
-
-
-class StopIn(Schema):
-    lat: Lat
-    lon: Lon
-    window_start: AwareDatetime | None = None
-    window_end: AwareDatetime | None = None
-    service_min: float = Field(default=0, ge=0, le=240, description="Minutes spent at the stop")
-
-
-class VehicleIn(Schema):
-    id: StopId
-    capacity: int = Field(ge=1, le=1_000_000, description="In the unit of the requests' demand")
-
-
-class RequestIn(Schema):
-    id: StopId
-    pickup: StopIn | None = Field(default=None, description="None: loaded at the depot")
-    delivery: StopIn
-    demand: int = Field(ge=1, le=1_000_000)
-
-
-class OptimizeIn(Schema):
-    depot: DepotIn
-    vehicles: list[VehicleIn] = Field(min_length=1, max_length=20)
-    requests: list[RequestIn] = Field(min_length=1, max_length=200)
-    time_limit_s: float = Field(default=2.0, ge=0.1, le=30, description="Wall-clock budget of the solver")
-    speed_kmh: float = Field(default=25.0, gt=1, le=130)
-    road_factor: float = Field(default=1.3, ge=1, le=3, description="Road distance over great-circle distance")
-
-
-class PlannedStop(Schema):
-    request_id: str | None
-    kind: Literal["depot", "pickup", "delivery"]
-    lat: float
-    lon: float
-    arrival_at: datetime
-    start_at: datetime
-    departure_at: datetime
-    load_after: int
-
-
-class VehiclePlan(Schema):
-    vehicle_id: str
-    stops: list[PlannedStop]
-    distance_m: float
-    duration_s: float
-    max_load: int
-
-
-class UnservedOut(Schema):
-    request_id: str
-    reason: str
-    detail: str
-
-
-class SolverOut(Schema):
-    config: str
-    status: str
-    runs: int
-    wall_s: float
-
-
-class OptimizeOut(Schema):
-    routes: list[VehiclePlan]
-    unserved: list[UnservedOut]
-    vehicles_used: int
-    total_distance_m: float
-    total_duration_s: float
-    solver: SolverOut
-

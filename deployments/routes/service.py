@@ -2,43 +2,31 @@
 courier segments, direct connections between two places, and couriers' multi-stop days.
 
 The graph is the service's own (`route_graph_nodes`, `route_graph_edges`), kept from the
-Trip Service's and the Local Courier Service's events (see `store`); each replica searches
-an in-memory copy rebuilt when the graph's version moves. Searches and the solver run off
-the event loop: as Ray tasks under Ray (`search_many` sends each query, or a batch in
-chunks, to tasks that keep the snapshot; `portfolio_solve` runs one task per solver
+Trip Service's and the Local Courier Service's events (`feed`); each replica searches an
+in-memory copy rebuilt when the graph's version moves (`keeper`). Searches and the solver
+run off the event loop: as Ray tasks under Ray (`search_many` sends each query, or a batch
+in chunks, to tasks that keep the snapshot; `portfolio_solve` runs one task per solver
 configuration), in a worker thread otherwise.
 """
 from __future__ import annotations
 
 import asyncio
-import logging
-import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Awaitable
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
 
-from deployments.kit import Ctx, Service, ServiceSpec, internal, on, op
-from deployments.kit.events import Event
-from deployments.locations import GeocodeIn
+from deployments.kit import Ctx, ServiceSpec, internal, op, uses
+from deployments.kit.ports import Platform
+from deployments.locations import GeocodeIn, LocationOut, Locations
 from deployments.routes import answers
-from deployments.routes.errors import (
-    DeadlineBeforeReady,
-    DeadlineInPast,
-    PlaceNotRoutable,
-    SamePlace,
-    UnknownPlace,
-    WindowTooLong,
-)
-from deployments.routes.optimize import plan_of, problem_of
+from deployments.routes.errors import DeadlineInPast, PlaceNotRoutable, SamePlace, UnknownPlace
+from deployments.routes.feed import GraphFeed
+from deployments.routes.keeper import GraphKeeper
+from deployments.routes.optimize import OptimizeIn, OptimizeOut, plan_of, problem_of
 from deployments.routes.schemas import (
-    Category,
     KnownPlace,
     ListingQuery,
-    LocationId,
-    OptimizeIn,
-    OptimizeOut,
     Package,
     PlaceRef,
     PlanQuery,
@@ -48,35 +36,26 @@ from deployments.routes.schemas import (
     TransitOut,
     TripListing,
 )
-from deployments.routes.store import (
-    GraphKeeper,
-    bump,
-    drop_trip,
-    put_segment,
-    put_trip,
-    set_remaining,
-    stale_trip,
-)
+from deployments.routes.windows import check_window, ready_from
+from deployments.trips import Trips
 from p2p.errors import NotFound
 from p2p.money import Currency
+from p2p.vocab import MAX_PACKAGE_WEIGHT_G, Category, LocationId
 from routing import PORTFOLIO, ItineraryQuery, Place, portfolio_solve, search_many
 from routing.network import zone
 from storage.db import utcnow
-from storage.models.routes import RouteGraphNode
-
-log = logging.getLogger("p2p.routes")
-MAX_WINDOW = timedelta(days=31)
-PRICED = {"price", "constraints", "capacity"}  # trip fields that change its edges
+from storage.models.routes import RouteGraphNode as Node
 
 
-class Routes(Service):
-    _keeper: GraphKeeper | None = None
+class Routes(GraphFeed):
+    """The graph's event handlers are in `GraphFeed`."""
 
-    @property
-    def keeper(self) -> GraphKeeper:
-        if self._keeper is None:
-            self._keeper = GraphKeeper(self)
-        return self._keeper
+    locations = uses(Locations)
+    trips = uses(Trips)
+
+    def __init__(self, runtime: Platform):
+        super().__init__(runtime)
+        self.keeper = GraphKeeper(self)
 
     # -- HTTP ----------------------------------------------------------------------------------
     @op("POST /routes/calculate", perm="routes:read")
@@ -87,7 +66,7 @@ class Routes(Service):
         platform's minimum handoff time. Finding nothing is a 200 with an empty list and the
         reasons candidates were excluded (counts and examples). 422 `routes.unknown_place`,
         `routes.deadline_before_ready`, `routes.deadline_in_past`, `routes.same_place`."""
-        self._times(body.ready_at, body.deadline)  # before geocoding stores any address
+        ready_from(body.ready_at, body.deadline)  # before geocoding stores any address
         origin = body.origin or await self._geocode(ctx, body.origin_address)
         destination = body.destination or await self._geocode(ctx, body.destination_address)
         package = body.model_dump(include=set(Package.model_fields))
@@ -95,8 +74,8 @@ class Routes(Service):
 
     @op("GET /routes/alternatives", perm="routes:read")
     async def alternatives(self, ctx: Ctx, origin: LocationId, destination: LocationId, date: date,
-                           currency: Currency,
-                           weight_g: Annotated[int, Field(gt=0, le=50_000)] = 1000, category: Category = "parcel",
+                           currency: Currency, weight_g: Annotated[int, Field(gt=0, le=MAX_PACKAGE_WEIGHT_G)] = 1000,
+                           category: Category = "parcel",
                            length_mm: Side = 300, width_mm: Side = 200, height_mm: Side = 100,
                            within_days: Annotated[int, Field(ge=1, le=14)] = 3,
                            max_legs: Annotated[int, Field(ge=1, le=4)] = 4) -> RouteAnswer:
@@ -118,7 +97,7 @@ class Routes(Service):
         """Direct connections from one place to another: the flight legs departing between
         `start` and `end` (at most 31 days apart) with what they have left and their price,
         and the courier segments (which run at any time)."""
-        self._window(start, end)
+        check_window(start, end)
         await self._endpoint(origin)
         await self._endpoint(destination)
         return answers.transit(await self.keeper.current(), origin, destination, start, end)
@@ -141,7 +120,7 @@ class Routes(Service):
     @internal
     async def plan(self, query: PlanQuery) -> RouteAnswer:
         """The itinerary search behind `calculate` and `alternatives`."""
-        ready = self._times(query.ready_at, query.deadline)
+        ready = ready_from(query.ready_at, query.deadline)
         (o, o_place), (d, d_place) = await self._endpoint(query.origin), await self._endpoint(query.destination)
         if o.routed_from == d.routed_from:
             raise SamePlace(f"Origin and destination are both {o.routed_from}.", place=o.routed_from)
@@ -162,85 +141,22 @@ class Routes(Service):
     async def listings(self, query: ListingQuery) -> list[TripListing]:
         """Published trips flying from the origin (an airport, or any of a city's) to the
         destination, leaving in the window, with room and the category on every leg flown."""
-        self._window(query.start, query.end)
+        check_window(query.start, query.end)
         origins, destinations = await self._airports(query.origin), await self._airports(query.destination)
         return answers.listings(await self.keeper.current(), origins, destinations, query.start, query.end,
                                 query.min_remaining_g, query.category)
 
     @internal
-    async def trip(self, trip_id: uuid.UUID) -> TripListing | None:
-        """A trip as the graph has it (first to last leg), None if it is not in the graph."""
-        view = await self.keeper.current()
-        legs = sorted((x for x in view.graph.legs.values() if x.trip_id == str(trip_id)), key=lambda x: x.departure)
-        return answers.listing(view, legs) if legs else None
-
-    @internal
     async def known_places(self) -> list[KnownPlace]:
+        """The graph's named places, never addresses (their names are personal)."""
         async with self.uow(read=True) as uow:
-            rows = await uow.all(select(RouteGraphNode).where(  # never addresses: their names are personal
-                RouteGraphNode.name.is_not(None), RouteGraphNode.id.not_like("addr:%")))
-        return [KnownPlace(id=n.id, name=n.name, code=n.code) for n in rows]
-
-    # -- events --------------------------------------------------------------------------------
-    @on("trip.published")
-    async def on_trip_published(self, uow, event: Event) -> None:
-        await self._apply(uow, event, put_trip(uow, event.payload, event.version))
-
-    @on("trip.updated")
-    async def on_trip_updated(self, uow, event: Event) -> None:
-        if PRICED & set(event.payload.get("fields") or ()):
-            await self._apply(uow, event, stale_trip(uow, event.entity_id))
-
-    @on("trip.capacity_changed")
-    async def on_capacity_changed(self, uow, event: Event) -> None:
-        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
-
-    @on("capacity.held")
-    async def on_capacity_held(self, uow, event: Event) -> None:
-        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
-
-    @on("capacity.released")
-    async def on_capacity_released(self, uow, event: Event) -> None:
-        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
-
-    @on("capacity.hold_expired")
-    async def on_hold_expired(self, uow, event: Event) -> None:
-        await self._apply(uow, event, set_remaining(uow, event.entity_id, event.payload))
-
-    @on("trip.started")
-    async def on_trip_started(self, uow, event: Event) -> None:
-        await self._apply(uow, event, drop_trip(uow, event.entity_id))
-
-    @on("trip.completed")
-    async def on_trip_completed(self, uow, event: Event) -> None:
-        await self._apply(uow, event, drop_trip(uow, event.entity_id))
-
-    @on("trip.cancelled")
-    async def on_trip_cancelled(self, uow, event: Event) -> None:
-        await self._apply(uow, event, drop_trip(uow, event.entity_id))
-
-    @on("segment.published")
-    async def on_segment_published(self, uow, event: Event) -> None:
-        await self._apply(uow, event, put_segment(uow, event.payload, event.version))
-
-    @on("segment.updated")
-    async def on_segment_updated(self, uow, event: Event) -> None:
-        await self._apply(uow, event, put_segment(uow, event.payload, event.version))
+            rows = await uow.repo(Node).list(Node.name.is_not(None), Node.id.not_like("addr:%"), order_by=Node.id)
+        return [KnownPlace.model_validate(n) for n in rows]
 
     # -- helpers -------------------------------------------------------------------------------
-    @staticmethod
-    async def _apply(uow, event: Event, change: Awaitable[bool]) -> None:
-        """Run a graph change and bump the version if it changed anything. A malformed
-        payload is logged and skipped: it would fail again on every redelivery."""
-        try:
-            changed = await change
-        except (KeyError, TypeError, ValueError):
-            log.warning("malformed event skipped", extra={"topic": event.topic, "event_id": str(event.id)})
-            return
-        if changed:
-            await bump(uow)
-
-    async def _resolve(self, location_id: str) -> Any:
+    async def _resolve(self, location_id: str) -> LocationOut:
+        """A place by id, through `Runtime.reference`: cached ten minutes in this process, as
+        places change rarely and every search resolves two."""
         try:
             loc = await self.rt.reference("locations", "resolve", location_id)
         except NotFound:
@@ -261,31 +177,13 @@ class Routes(Service):
         _, node = await self._endpoint(location_id)
         if not node.id.startswith("city:"):
             return {node.id}
-        return {node.id} | {a.id for a in await self.calls.locations.airports(Ctx.system(), city=node.id)}
+        return {node.id} | {a.id for a in await self.locations.airports(Ctx.system(), city=node.id)}
 
     async def _geocode(self, ctx: Ctx, address: GeocodeIn) -> str:
-        return (await self.calls.locations.geocode(ctx, address)).id
-
-    @staticmethod
-    def _times(ready_at: datetime, deadline: datetime) -> datetime:
-        """The ready time to search from (never before now), once the pair makes sense."""
-        now = utcnow()
-        if deadline <= ready_at:
-            raise DeadlineBeforeReady("The deadline must be after the ready time.")
-        if deadline <= now:
-            raise DeadlineInPast("The deadline has passed.", deadline=deadline.isoformat())
-        ready = max(ready_at, now)
-        if deadline - ready > MAX_WINDOW:
-            raise WindowTooLong(f"Search at most {MAX_WINDOW.days} days between ready time and deadline.")
-        return ready
-
-    @staticmethod
-    def _window(start: datetime, end: datetime) -> None:
-        if end <= start:
-            raise DeadlineBeforeReady("The window must end after it starts.")
-        if end - start > MAX_WINDOW:
-            raise WindowTooLong(f"A window spans at most {MAX_WINDOW.days} days.")
+        return (await self.locations.geocode(ctx, address)).id
 
 
 SPEC = ServiceSpec("Route Planning Service", key="routes", prefix="/routes", service=Routes,
-                   models="storage.models.routes", calls=("locations", "trips"), num_cpus=0.1)
+                   models="storage.models.routes", num_cpus=0.1,
+                   grants={"sender": ("routes:read",), "traveler": ("routes:read",),
+                           "courier": ("routes:read", "routes:optimize")})

@@ -10,14 +10,20 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from deployments.kit import Schema
 from p2p.money import Currency
+from p2p.vocab import (
+    MAX_PACKAGE_ITEMS,
+    MAX_PACKAGE_VOLUME_CM3,
+    MAX_PACKAGE_WEIGHT_G,
+    MAX_SIDE_MM,
+    Category,
+    LegId,
+    LocationId,
+    TripId,
+    TripStatus,
+    UserId,
+)
 
-TripId = uuid.UUID
-LegId = uuid.UUID
-Category = Literal["document", "parcel", "electronics", "fragile", "food", "medicine", "other"]
-TripStatus = Literal["draft", "published", "in_progress", "completed", "cancelled"]
 DocumentKind = Literal["ticket", "boarding_pass", "itinerary", "other"]
-# A traveler's checked and cabin luggage: generous ceilings, not typical values.
-MAX_WEIGHT_G, MAX_VOLUME_CM3, MAX_ITEMS = 50_000, 300_000, 50
 MAX_PRICE_MINOR = 100_000_000
 AIRLINE = re.compile(r"^(?:[A-Z]{2}|[A-Z][0-9]|[0-9][A-Z])$")  # IATA designator, not two digits
 FLIGHT = re.compile(r"^[0-9]{1,4}[A-Z]?$")
@@ -47,9 +53,10 @@ class LegIn(Schema):
 
 
 class CapacityIn(Schema):
-    weight_g: int = Field(gt=0, le=MAX_WEIGHT_G)
-    volume_cm3: int = Field(gt=0, le=MAX_VOLUME_CM3)
-    items: int = Field(gt=0, le=MAX_ITEMS)
+    # A traveler's checked and cabin luggage: the package ceilings, generous, not typical values.
+    weight_g: int = Field(gt=0, le=MAX_PACKAGE_WEIGHT_G)
+    volume_cm3: int = Field(gt=0, le=MAX_PACKAGE_VOLUME_CM3)
+    items: int = Field(gt=0, le=MAX_PACKAGE_ITEMS)
 
 
 class PriceIn(Schema):
@@ -59,10 +66,10 @@ class PriceIn(Schema):
 
 
 class ConstraintsIn(Schema):
-    max_item_weight_g: int | None = Field(default=None, gt=0, le=MAX_WEIGHT_G)
-    max_length_mm: int | None = Field(default=None, gt=0, le=2_000)
-    max_width_mm: int | None = Field(default=None, gt=0, le=2_000)
-    max_height_mm: int | None = Field(default=None, gt=0, le=2_000)
+    max_item_weight_g: int | None = Field(default=None, gt=0, le=MAX_PACKAGE_WEIGHT_G)
+    max_length_mm: int | None = Field(default=None, gt=0, le=MAX_SIDE_MM)
+    max_width_mm: int | None = Field(default=None, gt=0, le=MAX_SIDE_MM)
+    max_height_mm: int | None = Field(default=None, gt=0, le=MAX_SIDE_MM)
     allowed_categories: list[Category] | None = Field(default=None, description="None: every category not banned")
     banned_categories: list[Category] = Field(default_factory=list)
 
@@ -97,8 +104,8 @@ class TripLegOut(Schema):
     seq: int
     origin: str
     destination: str
-    origin_location: str
-    destination_location: str
+    origin_location: LocationId
+    destination_location: LocationId
     origin_tz: str
     destination_tz: str
     departs_at: datetime
@@ -119,7 +126,7 @@ class DocumentOut(Schema):
 
 class TripOut(Schema):
     id: TripId
-    traveler_id: uuid.UUID
+    traveler_id: UserId
     status: TripStatus
     legs: list[TripLegOut]
     capacity: CapacityIn
@@ -139,10 +146,10 @@ class TripLegRef(Schema):
 
     trip_id: TripId
     leg_id: LegId
-    traveler_id: uuid.UUID
+    traveler_id: UserId
     trip_status: TripStatus
-    origin_location: str
-    destination_location: str
+    origin_location: LocationId
+    destination_location: LocationId
     departs_at: datetime
     arrives_at: datetime
     carrier: str

@@ -11,7 +11,10 @@ import logging
 import uuid
 from typing import Any
 
+from ray.exceptions import RayActorError, RayTaskError
+
 from actors.capacity import TripCapacity, shard_of
+from actors.registry import CAPACITY_PREFIX, trip_capacity_shard
 from p2p.errors import ProblemError, Unavailable
 
 log = logging.getLogger("p2p.trips.shards")
@@ -46,21 +49,15 @@ class RayShards(CapacityShards):
 
     def __init__(self, shards: int, database_url: str | None, *, prefix: str | None = None):
         super().__init__(shards)
-        from actors.registry import CAPACITY_PREFIX
-
         self.url, self.prefix = database_url, prefix or CAPACITY_PREFIX
         self._handles: dict[int, Any] = {}
 
     def handle(self, i: int):
         if i not in self._handles:
-            from actors.registry import trip_capacity_shard
-
             self._handles[i] = trip_capacity_shard(i, shards=self.n, database_url=self.url, prefix=self.prefix)
         return self._handles[i]
 
     async def call(self, trip_id, method, *args, **kwargs):
-        from ray.exceptions import RayActorError, RayTaskError
-
         i = self.index(trip_id)
         for attempt in range(self.ATTEMPTS):
             try:

@@ -5,7 +5,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin, utcnow
 
@@ -37,6 +38,9 @@ class Session(IdMixin, TimestampMixin, Base):
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    # For listing sessions with their device's name; load it with joinedload(Session.device).
+    device: Mapped[Device] = relationship(lazy="raise")
+    device_name: AssociationProxy[str] = association_proxy("device", "name")
 
 
 class RefreshToken(IdMixin, Base):

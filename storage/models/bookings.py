@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin
 
@@ -26,6 +26,9 @@ class Booking(IdMixin, TimestampMixin, Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)
+    # Loaded with the booking (selectin), so a BookingOut validates from the row.
+    legs: Mapped[list[LegAssignment]] = relationship(order_by="LegAssignment.seq", lazy="selectin",
+                                                     cascade="all, delete-orphan", passive_deletes=True)
 
 
 class LegAssignment(IdMixin, Base):

@@ -37,6 +37,15 @@ class LocalServiceArea(IdMixin, TimestampMixin, Base):
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
 
+    @property
+    def bbox(self) -> list[float]:
+        """[min_lon, min_lat, max_lon, max_lat], as GeoJSON orders a bounding box."""
+        return [self.min_lon, self.min_lat, self.max_lon, self.max_lat]
+
+    @bbox.setter
+    def bbox(self, box: tuple[float, float, float, float] | list[float]) -> None:
+        self.min_lon, self.min_lat, self.max_lon, self.max_lat = box
+
 
 class LocalSegment(IdMixin, TimestampMixin, Base):
     __tablename__ = "local_segments"

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin
 
@@ -17,6 +17,9 @@ class Itinerary(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="planned")
     booking_id: Mapped[uuid.UUID | None] = mapped_column()
     version: Mapped[int] = mapped_column(default=1)
+    # Loaded with the itinerary (selectin), so an ItineraryOut validates from the row.
+    legs: Mapped[list[ItineraryLeg]] = relationship(order_by="ItineraryLeg.seq", lazy="selectin",
+                                                    cascade="all, delete-orphan", passive_deletes=True)
 
 
 class ItineraryLeg(IdMixin, Base):

@@ -45,6 +45,11 @@ class Airport(Base):
     tz: Mapped[str] = mapped_column(String(64))
     elevation_ft: Mapped[float | None] = mapped_column(Float)
 
+    @property
+    def id(self) -> str:
+        """Its Location Service id, `apt:<IATA>`."""
+        return f"apt:{self.iata}"
+
 
 class Location(Base):
     """Every country, city and airport under its stable id, with folded search keys."""

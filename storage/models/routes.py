@@ -2,9 +2,11 @@
 
 `route_graph_nodes` are places (Location Service ids) with the zone and coordinates the
 search needs; `route_graph_edges` are flight legs of published trips and local courier
-segments. Events carry only part of what an edge needs (`trip.published` has no price or
-constraints), so an edge can be `stale`: the service completes it from the owning service
-before the next graph build, guarded by `revision` so a newer event is never overwritten.
+segments. Events carry only part of what an edge needs (`trip.updated` names the changed
+fields, not their values), so an edge can be `stale`: the service completes it from the
+owning service before the next graph build, guarded by `revision` so a newer event is
+never overwritten. A node is `resolved` once its zone and coordinates came from the
+Location Service.
 `route_graph_state` holds one counter, bumped with every change, that replicas compare to
 decide whether to rebuild their in-memory graph.
 """

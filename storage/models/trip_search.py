@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,8 +59,9 @@ class SavedSearch(IdMixin, TimestampMixin, Base):
 
 
 class SearchAlert(IdMixin, TimestampMixin, Base):
-    """A trip published after the search was saved that matches it. The trip event carries
-    no constraints, so `category_checked` stays false until the category is confirmed."""
+    """A trip published after the search was saved that matches it, its category included
+    (`trip.published` carries the trip's constraints). `category_checked` is false, and
+    `not_matching` a status, only on alerts raised before the event carried them."""
 
     __tablename__ = "search_alerts"
     __table_args__ = (UniqueConstraint("saved_search_id", "trip_id"),)

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin, utcnow
 
@@ -38,6 +38,22 @@ class Trip(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
     published_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Loaded with the trip (selectin), so a TripOut validates from the row.
+    legs: Mapped[list[TripLeg]] = relationship(order_by="TripLeg.seq", lazy="selectin", cascade="all, delete-orphan",
+                                               passive_deletes=True)
+    constraints: Mapped[TripConstraint] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                       passive_deletes=True)
+    documents: Mapped[list[TripDocument]] = relationship(order_by="TripDocument.created_at", lazy="selectin",
+                                                         cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def capacity(self) -> dict[str, int]:
+        return {"weight_g": self.capacity_g, "volume_cm3": self.capacity_cm3, "items": self.capacity_items}
+
+    @property
+    def price(self) -> dict[str, int | str]:
+        return {"per_kg_minor": self.price_per_kg_minor, "min_price_minor": self.min_price_minor,
+                "currency": self.currency}
 
 
 class TripLeg(IdMixin, Base):
@@ -55,6 +71,14 @@ class TripLeg(IdMixin, Base):
     arrives_at: Mapped[datetime] = mapped_column()
     carrier: Mapped[str] = mapped_column(String(3))
     flight_number: Mapped[str] = mapped_column(String(8))
+
+    @property
+    def origin(self) -> str:
+        return self.origin_iata
+
+    @property
+    def destination(self) -> str:
+        return self.destination_iata
 
 
 class TripConstraint(Base):

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin
 
@@ -16,6 +17,13 @@ class User(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     phone: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Every account has its profile (written together); loaded with the user, so a user row
+    # reads as the whole profile (`UserOut.model_validate(user)`) and writes through to it.
+    profile: Mapped[UserProfile] = relationship(lazy="joined", innerjoin=True)
+    display_name: AssociationProxy[str] = association_proxy("profile", "display_name")
+    bio: AssociationProxy[str | None] = association_proxy("profile", "bio")
+    country: AssociationProxy[str | None] = association_proxy("profile", "country")
+    avatar_url: AssociationProxy[str | None] = association_proxy("profile", "avatar_url")
 
 
 class UserProfile(TimestampMixin, Base):
@@ -36,6 +44,10 @@ class UserStats(Base):
     rating_sum: Mapped[int] = mapped_column(default=0)
     rating_count: Mapped[int] = mapped_column(default=0)
     last_active_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def rating_average(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
 
 class UserSettings(Base):

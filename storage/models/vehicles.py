@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, IdMixin, TimestampMixin
 
@@ -25,6 +25,11 @@ class UserVehicle(IdMixin, TimestampMixin, Base):
     review_reason: Mapped[str | None] = mapped_column(String(500))
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column()
     reviewed_at: Mapped[datetime | None] = mapped_column()
+    # Loaded with the vehicle (one extra IN query per batch of vehicles), oldest first: every
+    # answer about a vehicle shows its documents. New documents are appended here.
+    documents: Mapped[list[VehicleDocument]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True,
+        order_by=lambda: (VehicleDocument.created_at, VehicleDocument.id))
 
 
 class VehicleDocument(IdMixin, TimestampMixin, Base):

@@ -10,7 +10,7 @@ import jwt
 import pyotp
 import pytest
 
-from tests.factories import PASSWORD, bearer, grant, login, register, signed_up
+from tests.factories.identity import PASSWORD, bearer, grant, login, register, signed_up
 
 
 def enrol_mfa(client, headers) -> str:
@@ -46,7 +46,8 @@ class TestLogin:
     def test_repeated_failures_lock_the_account_with_retry_after(self, client, settings):
         user = register(client)
         for _ in range(settings.login_max_failures_per_account):
-            assert client.post("/auth/login", json={"email": user["email"], "password": "wrong-wrong"}).status_code == 401
+            r = client.post("/auth/login", json={"email": user["email"], "password": "wrong-wrong"})
+            assert r.status_code == 401
         r = client.post("/auth/login", json={"email": user["email"], "password": PASSWORD})
         assert r.status_code == 429 and r.json()["code"] == "auth.too_many_attempts"
         assert int(r.headers["retry-after"]) >= 1
@@ -224,7 +225,7 @@ class TestTokenChecks:
         user, tokens = victim
         auth = platform.runtime.services["auth"]
         c = self.claims(tokens["access_token"])
-        expired = issue_access_token(kid=auth._key.kid, private_pem=auth._key.private_pem,
+        expired = issue_access_token(kid=auth.tokens.key.kid, private_pem=auth.tokens.key.private_pem,
                                      user_id=uuid.UUID(c["sub"]), session_id=uuid.UUID(c["sid"]), ttl_s=60,
                                      now=datetime.now(timezone.utc) - timedelta(minutes=10))
         r = client.get(f"/users/{user['id']}", headers=bearer(expired))

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
-from tests.factories import grant, register, signed_up
+import pytest
+
+from tests.factories.identity import grant, register, signed_up
 
 
 class TestDefaultRoles:
@@ -23,20 +26,23 @@ class TestDefaultRoles:
         assert r.status_code == 404  # not one's own, no roles:read:any
 
     def test_a_redelivered_event_changes_nothing(self, client, call, platform, drain):
-        from deployments.kit.events import Event, dispatch_event
+        from deployments.kit.events import dispatch_event
+        from deployments.users.events import UserCreated
+        from p2p.events import Envelope
         from storage.db import utcnow
 
         user = register(client)
         drain()
-        event = Event(id=uuid.uuid4(), topic="user.created", source="users", entity_id=user["id"], version=1,
-                      occurred_at=utcnow(), payload={"user_id": user["id"]})
+        created = UserCreated(user_id=user["id"], email=user["email"])
+        event = Envelope(id=uuid.uuid4(), topic=created.topic, source="users", entity_id=user["id"], version=1,
+                         occurred_at=utcnow(), payload=created.model_dump(mode="json"))
         authz = platform.runtime.services["authz"]
         assert call(dispatch_event, authz, event) is True
         assert call(dispatch_event, authz, event) is False
 
     def test_permissions_answer_for_oneself(self, client):
         user, headers = signed_up(client)
-        r = client.get("/authz/permissions?permission=shipments:write", headers=headers).json()
+        r = client.get("/authz/permissions?permission=bookings:write", headers=headers).json()
         assert r["roles"] == ["member", "sender"] and r["allowed"] is True
         r = client.get("/authz/permissions?permission=trips:write", headers=headers).json()
         assert r["allowed"] is False
@@ -51,7 +57,8 @@ class TestRoles:
                         json={"name": name, "permissions": ["ledger:read"], "inherits": ["support"]})
         assert r.status_code == 201, r.text
         user, user_headers = signed_up(client)
-        assert client.put(f"/authz/users/{user['id']}/roles", headers=headers, json={"roles": [name]}).status_code == 200
+        r = client.put(f"/authz/users/{user['id']}/roles", headers=headers, json={"roles": [name]})
+        assert r.status_code == 200
         platform.runtime.forget_permissions(uuid.UUID(user["id"]))
         perms = client.get("/authz/permissions", headers=user_headers).json()
         assert perms["roles"] == [name]
@@ -75,15 +82,13 @@ class TestRoles:
         assert client.get("/authz/permissions", headers=headers).json()["roles"] == ["member", "sender"]
 
     def test_support_cannot_grant_admin(self, client, call, platform):
-        from deployments.authz import SEED_ROLES
-
         agent, headers = signed_up(client)
         custom = f"assigner_{uuid.uuid4().hex[:6]}"
         admin, admin_headers = signed_up(client)
         grant(call, platform, admin["id"], "admin")
-        perms = ["roles:assign", *SEED_ROLES["support"][1]]
-        assert client.post("/authz/roles", headers=admin_headers,
-                           json={"name": custom, "permissions": perms, "inherits": ["member"]}).status_code == 201
+        r = client.post("/authz/roles", headers=admin_headers,
+                        json={"name": custom, "permissions": ["roles:assign"], "inherits": ["support"]})
+        assert r.status_code == 201
         grant(call, platform, agent["id"], custom)
         victim = register(client)
         r = client.put(f"/authz/users/{victim['id']}/roles", headers=headers, json={"roles": ["admin"]})
@@ -114,7 +119,8 @@ class TestApiKeys:
 
     def test_a_key_works_on_another_service_within_its_scopes(self, client):
         user, headers = signed_up(client)
-        key = client.post("/authz/api-keys", headers=headers, json={"name": "read", "scopes": ["users:read"]}).json()["key"]
+        created = client.post("/authz/api-keys", headers=headers, json={"name": "read", "scopes": ["users:read"]})
+        key = created.json()["key"]
         assert client.get(f"/users/{user['id']}", headers={"X-API-Key": key}).status_code == 200
         assert client.get(f"/users/{user['id']}", headers={"Authorization": f"Bearer {key}"}).status_code == 200
         r = client.put(f"/users/{user['id']}", headers={"X-API-Key": key}, json={"bio": "x"})
@@ -145,3 +151,44 @@ class TestApiKeys:
         user = register(client)
         for key in ["p2pk_deadbeef_nope", "p2pk_", "nonsense"]:
             assert client.get(f"/users/{user['id']}", headers={"X-API-Key": key}).status_code == 401
+
+
+class TestSeededRoles:
+    def test_each_role_holds_what_the_services_grant_it(self, client, call, platform):
+        for role in ("sender", "traveler", "courier", "support", "compliance"):
+            user, headers = signed_up(client)
+            grant(call, platform, user["id"], role)
+            held = set(client.get("/authz/permissions", headers=headers).json()["permissions"])
+            granted = {p for spec in platform.runtime.registry.values() for p in spec.grants.get(role, ())}
+            assert granted and granted <= held, role
+
+    def test_a_role_holds_exactly_what_the_specs_grant_it(self):
+        from deployments.authz.roles import seeded_roles
+
+        roles = seeded_roles({"bookings": SimpleNamespace(key="bookings", grants={"sender": ("bookings:read",)})})
+        _, sender, inherits = roles["sender"]
+        assert "bookings:read" in sender and "bookings:write" not in sender
+        assert sender == ["bookings:read"]  # nothing granted by a service that is not registered
+        assert inherits == ["member"] and roles["admin"][1] == ["*"] and roles["member"][2] == []
+
+    def test_a_grant_to_a_role_that_is_not_a_system_role_fails_the_startup(self):
+        from deployments.authz.roles import seeded_roles
+
+        with pytest.raises(ValueError, match="pilot"):
+            seeded_roles({"flights": SimpleNamespace(key="flights", grants={"pilot": ("flights:read",)})})
+
+    def test_startup_brings_a_changed_system_role_back(self, call, platform):
+        from storage.models.authz import Role
+
+        authz = platform.runtime.services["authz"]
+
+        async def set_courier(perms: list[str] | None) -> list[str]:
+            async with authz.uow() as uow:
+                role = await uow.repo(Role).get_or_404("courier")
+                if perms is not None:
+                    role.permissions = perms
+                return list(role.permissions)
+
+        call(set_courier, [])
+        call(authz.startup)
+        assert {"couriers:manage", "vehicles:write", "bookings:confirm"} <= set(call(set_courier, None))

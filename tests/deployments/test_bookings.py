@@ -1,18 +1,26 @@
 """Booking Service over HTTP: all-or-nothing holds, carriers' acceptance, expiry, access."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from deployments.kit import runtime as kit_runtime
 from storage.db import sync_url
 from storage.models.bookings import Booking
-from tests.deployments.test_trips import problem
-from tests.factories_trips import (courier_leg, courier_segment, create_trip, flight_leg, itinerary, ledger, sender,
-                                   traveler)
+from tests.factories.common import problem, wait_past, wait_until
+from tests.factories.trips import (
+    courier_leg,
+    courier_segment,
+    create_trip,
+    flight_leg,
+    itinerary,
+    ledger,
+    sender,
+    traveler,
+)
 
 PARCEL = {"weight_g": 2000, "volume_cm3": 3000, "items": 1, "category": "parcel"}
 
@@ -86,6 +94,44 @@ class TestCreate:
         problem(r, 409, "booking.capacity_unavailable")
         assert r.json()["data"]["reason"] == "trip.item_not_allowed"
 
+    def test_a_parcel_too_heavy_for_the_courier_segment_holds_nothing(self, client, call, platform):
+        w = setup(client, call, platform)  # the segment carries 10 kg, the trip 10 kg
+        r = book(client, w["sh"], w["it"], weight_g=10_001)
+        problem(r, 409, "booking.capacity_unavailable")
+        assert r.json()["data"] == {"leg": 0, "kind": "courier", "reason": "courier.segment_unavailable"}
+        assert remaining_g(client, w) == 10_000
+        assert client.get(f"/itineraries/{w['it']['id']}", headers=w["sh"]).json()["status"] == "planned"
+
+    def test_four_legs_take_one_call_per_callee_and_leg_before_the_booking_is_written(self, client, call, platform,
+                                                                                       monkeypatch):
+        """Courier, two flights of one trip, courier: the itinerary once, one hold for the
+        trip, one per courier leg (at most 6 calls for 4 legs)."""
+        _, th = traveler(client, call, platform)
+        trip = create_trip(client, th, route=("LHR", "JFK", "SFO"))
+        _, _, first = courier_segment(client, call, platform)
+        _, _, last = courier_segment(client, call, platform, from_location="apt:SFO",
+                                     to_location="city:US:san-francisco")
+        landed = datetime.fromisoformat(trip["legs"][1]["arrives_at"].replace("Z", "+00:00"))
+        onward = {"kind": "courier", "segment_id": last["id"], "starts_at": (landed + timedelta(hours=2)).isoformat()}
+        _, sh = sender(client)
+        it = itinerary(client, sh, [courier_leg(first, trip), flight_leg(trip, 0), flight_leg(trip, 1), onward])
+        calls: list[tuple[str, str]] = []
+        real = kit_runtime.invoke_local
+
+        async def counted(service, method, args, kwargs):
+            calls.append((service.spec.key, method))
+            return await real(service, method, args, kwargs)
+
+        monkeypatch.setattr(kit_runtime, "invoke_local", counted)  # every in-process call between services
+        r = book(client, sh, it)
+        assert r.status_code == 201, r.text
+        booking_path = [c for c in calls if c[0] not in ("auth", "authz")]  # not the edge authenticating
+        assert len(booking_path) <= 6
+        assert sorted(booking_path) == [("couriers", "hold_segment"), ("couriers", "hold_segment"),
+                                        ("itineraries", "reserve"), ("trips", "hold")]
+        assert [x["hold"] for x in r.json()["legs"]] == ["held"] * 4
+        assert ledger(platform.runtime.settings.effective_database_url, uuid.UUID(trip["id"]))["holds"] == {"held": 1}
+
 
 class TestConfirm:
     def test_the_booking_is_confirmed_when_every_carrier_accepts(self, client, call, platform):
@@ -140,13 +186,12 @@ class TestExpiry:
     def test_a_pending_booking_expires_with_no_traffic(self, client, call, platform, drain, monkeypatch):
         """The shard's sweep expires the hold, its event expires the booking."""
         w = setup(client, call, platform, courier=False)
-        monkeypatch.setattr(platform.runtime.settings, "booking_hold_ttl_s", 1)
+        monkeypatch.setattr(platform.runtime.settings, "booking_hold_ttl_s", 0.5)
         b = book(client, w["sh"], w["it"]).json()
         url = platform.runtime.settings.effective_database_url
-        deadline = time.time() + 15
-        while ledger(url, uuid.UUID(w["trip"]["id"]))["holds"] != {"expired": 1} and time.time() < deadline:
-            time.sleep(0.25)
-        assert ledger(url, uuid.UUID(w["trip"]["id"]))["holds"] == {"expired": 1}
+        # the hold lapses after 0.5 s; the next sweep (every capacity_sweep_s) expires it
+        wait_until(lambda: ledger(url, uuid.UUID(w["trip"]["id"]))["holds"] == {"expired": 1}, timeout=15,
+                   interval=0.1, what="the sweep expiring the hold")
         drain()
         with Session(create_engine(sync_url(url))) as s:
             assert s.scalar(select(Booking.status).where(Booking.id == uuid.UUID(b["id"]))) == "expired"
@@ -157,9 +202,9 @@ class TestExpiry:
 
     def test_a_confirm_after_the_ttl_finds_the_booking_expired(self, client, call, platform, monkeypatch):
         w = setup(client, call, platform, courier=False)
-        monkeypatch.setattr(platform.runtime.settings, "booking_hold_ttl_s", 1)
+        monkeypatch.setattr(platform.runtime.settings, "booking_hold_ttl_s", 0.5)
         b = book(client, w["sh"], w["it"]).json()
-        time.sleep(1.1)
+        wait_past(b["expires_at"])  # the booking's own deadline (its holds lapse just before it)
         problem(client.put(f"/bookings/{b['id']}/confirm", headers=w["th"]), 409, "booking.expired")
         assert client.get(f"/bookings/{b['id']}", headers=w["sh"]).json()["status"] == "expired"
         assert remaining_g(client, w) == 10_000
@@ -173,5 +218,6 @@ class TestAccess:
         problem(client.get(f"/bookings/{b['id']}", headers=other), 404, "booking.not_found")
         assert client.get("/bookings", headers=other).json()["items"] == []
         assert [x["id"] for x in client.get("/bookings", headers=w["sh"]).json()["items"]] == [b["id"]]
+        assert client.get("/bookings", params={"status": "confirmed"}, headers=w["sh"]).json()["items"] == []
         assert client.get(f"/bookings/{b['id']}", headers=w["th"]).json()["id"] == b["id"]  # the carrier
         problem(client.delete(f"/bookings/{b['id']}", headers=other), 404, "booking.not_found")

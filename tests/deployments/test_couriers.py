@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 
-from deployments.couriers import CapacityExhausted, SegmentNotFound
-from tests.factories import signed_up
-from tests.factories_places import portal_call, provider, segment, square, user_with
+from deployments.couriers.errors import CapacityExhausted, SegmentNotFound, SegmentUnavailable
+from tests.factories.common import portal_call
+from tests.factories.identity import signed_up, user_with
+from tests.factories.places import provider, segment, square
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ class TestRegister:
 
     @pytest.mark.parametrize("city,code", [("city:XX:nowhere", "courier.unknown_location"),
                                            ("apt:LHR", "courier.unknown_location"),
-                                           ("ctry:GB", "courier.unknown_location")])
+                                           ("ctry:GB", "request.validation_failed")])  # not a LocationId
     def test_the_home_must_be_a_known_city(self, client, courier, city, code):
         r = client.post("/couriers", headers=courier[1], json={"name": "X", "city_id": city,
                                                                "max_parcels_per_day": 1, "max_weight_g_per_day": 1})
@@ -177,13 +178,15 @@ class TestSegments:
         assert topics(call, platform, s["id"]) == ["segment.published", "segment.updated"]
         assert s["id"] not in {str(x.id) for x in call(svc.segments, from_location="apt:LGW")}
 
-    @pytest.mark.parametrize("change", [{"to_location": "apt:ZZZ"}, {"from_location": "city:GB:atlantis"},
-                                        {"to_location": "ctry:GB"}], ids=["airport", "city", "country"])
-    def test_an_unknown_location_is_422_and_publishes_nothing(self, client, courier, change):
+    @pytest.mark.parametrize("change,code", [({"to_location": "apt:ZZZ"}, "courier.unknown_location"),
+                                             ({"from_location": "city:GB:atlantis"}, "courier.unknown_location"),
+                                             ({"to_location": "ctry:GB"}, "request.validation_failed")],
+                             ids=["airport", "city", "country"])  # a country is not a LocationId
+    def test_an_unknown_location_is_422_and_publishes_nothing(self, client, courier, change, code):
         _, headers = courier
         p = provider(client, headers)
         r = segment(client, headers, p["id"], **change)
-        assert r.status_code == 422 and r.json()["code"] == "courier.unknown_location"
+        assert r.status_code == 422 and r.json()["code"] == code
         assert client.get(f"/couriers/{p['id']}/segments", headers=headers).json() == []
 
     @pytest.mark.parametrize("change", [{"currency": "XXY"}, {"price_minor": -1}, {"price_minor": 12.5},
@@ -243,4 +246,27 @@ class TestCapacity:
         _, headers = courier
         assert client.get(f"/couriers/{uuid.uuid4()}/capacity", headers=headers).status_code == 404
         p = provider(client, headers)
-        assert client.get(f"/couriers/{p['id']}/capacity", params={"day": "someday"}, headers=headers).status_code == 422
+        r = client.get(f"/couriers/{p['id']}/capacity", params={"day": "someday"}, headers=headers)
+        assert r.status_code == 422
+
+
+class TestHoldSegment:
+    def test_a_courier_leg_holds_the_day_once_and_names_the_carrier(self, client, courier, call, svc):
+        user, headers = courier
+        p = provider(client, headers)
+        s = segment(client, headers, p["id"]).json()
+        held = call(svc.hold_segment, uuid.UUID(s["id"]), date(2031, 6, 1), 4_000, "booking-1-leg-0")
+        again = call(svc.hold_segment, uuid.UUID(s["id"]), date(2031, 6, 1), 4_000, "booking-1-leg-0")
+        assert held == again and str(held.carrier_id) == user["id"] and str(held.provider_id) == p["id"]
+        used = client.get(f"/couriers/{p['id']}/capacity", params={"day": "2031-06-01"}, headers=headers).json()
+        assert (used["used_parcels"], used["used_weight_g"]) == (1, 4_000)
+
+    def test_a_withdrawn_or_too_light_segment_is_refused(self, client, courier, call, svc):
+        _, headers = courier
+        p = provider(client, headers)
+        s = segment(client, headers, p["id"]).json()  # carries 10 kg
+        with pytest.raises(SegmentUnavailable):
+            call(svc.hold_segment, uuid.UUID(s["id"]), date(2031, 6, 1), 12_000, "too-heavy")
+        client.put(f"/couriers/{p['id']}/segments/{s['id']}", headers=headers, json={"active": False})
+        with pytest.raises(SegmentUnavailable):
+            call(svc.hold_segment, uuid.UUID(s["id"]), date(2031, 6, 1), 1_000, "withdrawn")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.deployments.test_trips import problem
-from tests.factories_trips import courier_leg, courier_segment, create_trip, flight_leg, itinerary, sender, traveler
+from tests.factories.common import problem
+from tests.factories.trips import courier_leg, courier_segment, create_trip, flight_leg, itinerary, sender, traveler
 
 
 class TestCreate:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from deployments.locations import UnknownAirport, UnknownLocation
-from tests.factories import signed_up
+from tests.factories.identity import signed_up
 
 
 def ids(r) -> list[str]:
@@ -134,7 +134,8 @@ class TestGet:
         assert city["kind"] == "city" and city["name"] == "London" and city["tz"] == "Europe/London"
         assert client.get("/locations/ctry:GB", headers=headers).json()["name"] == "United Kingdom"
 
-    @pytest.mark.parametrize("bad", ["apt:ZZZ", "nothing", "addr:not-a-uuid", "addr:00000000-0000-0000-0000-000000000001"])
+    @pytest.mark.parametrize("bad", ["apt:ZZZ", "nothing", "addr:not-a-uuid",
+                                     "addr:00000000-0000-0000-0000-000000000001"])
     def test_an_unknown_id_is_404(self, client, bad):
         _, headers = signed_up(client)
         r = client.get(f"/locations/{bad}", headers=headers)
@@ -145,7 +146,8 @@ class TestInternal:
     def test_airport_by_code(self, call, platform):
         svc = platform.runtime.services["locations"]
         out = call(svc.airport, "lhr")
-        assert (out.id, out.iata, out.icao, out.city_id, out.country) == ("apt:LHR", "LHR", "EGLL", "city:GB:london", "GB")
+        assert (out.id, out.iata, out.icao, out.city_id, out.country) == ("apt:LHR", "LHR", "EGLL", "city:GB:london",
+                                                                          "GB")
         with pytest.raises(UnknownAirport) as err:
             call(svc.airport, "ZZZ")
         assert err.value.code == "location.unknown_airport"

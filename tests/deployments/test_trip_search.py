@@ -2,9 +2,9 @@
 saved searches (owner only) and the alerts published trips raise for them."""
 from __future__ import annotations
 
-from tests.deployments.test_trips import problem
-from tests.factories_routes import at, day, trip
-from tests.factories_trips import sender, traveler
+from tests.factories.common import problem
+from tests.factories.routes import at, day, trip
+from tests.factories.trips import sender, traveler
 
 
 def search(client, headers, origin="apt:ATH", destination="apt:SKG", *, date_from, **kw) -> dict:
@@ -62,8 +62,11 @@ class TestSearchTrips:
 
     def test_bad_searches_are_4xx(self, client):
         _, sh = sender(client)
-        post = lambda **kw: client.post("/search/trips", headers=sh, json={
-            "origin": "apt:ATH", "destination": "apt:SKG", "date_from": str(day(5)), "currency": "GBP", **kw})
+
+        def post(**kw):
+            return client.post("/search/trips", headers=sh, json={
+                "origin": "apt:ATH", "destination": "apt:SKG", "date_from": str(day(5)), "currency": "GBP", **kw})
+
         problem(post(date_to=str(day(4))), 422, "search.bad_dates")
         problem(post(date_to=str(day(30))), 422, "search.bad_dates")
         problem(post(destination="apt:ATH"), 422, "search.same_place")

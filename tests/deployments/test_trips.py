@@ -6,15 +6,10 @@ import uuid
 from datetime import datetime, timezone
 
 from actors.capacity import TripFull
-from tests.factories_trips import create_trip, ledger, legs_body, sender, traveler, trip_body
+from tests.factories.common import problem
+from tests.factories.trips import create_trip, ledger, legs_body, sender, traveler, trip_body
 
 PDF = b"%PDF-1.4\n% a boarding pass\n"
-
-
-def problem(r, status: int, code: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["code"] == code, r.json()
 
 
 class TestCreate:
@@ -75,6 +70,8 @@ class TestReadAndList:
         assert client.get(f"/trips/{published['id']}", headers=other).json()["status"] == "published"
         mine = client.get("/trips", headers=headers).json()["items"]
         assert {t["id"] for t in mine} == {draft["id"], published["id"]}
+        drafts = client.get("/trips", params={"status": "draft"}, headers=headers).json()["items"]
+        assert [t["id"] for t in drafts] == [draft["id"]]
         assert client.get("/trips", headers=other).json()["items"] == []
 
     def test_the_list_pages_with_a_cursor(self, client, call, platform):

@@ -1,7 +1,7 @@
 """User Service over HTTP (service layer: TestClient, SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-from tests.factories import PASSWORD, email, grant, register, signed_up
+from tests.factories.identity import PASSWORD, email, grant, register, signed_up
 
 
 class TestCreate:

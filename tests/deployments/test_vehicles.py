@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from tests.factories import signed_up
-from tests.factories_places import JPEG, PDF, PNG, portal_call, upload, user_with, vehicle
+from tests.factories.common import portal_call
+from tests.factories.identity import signed_up, user_with
+from tests.factories.places import JPEG, PDF, PNG, upload, vehicle
 
 
 @pytest.fixture(scope="module")

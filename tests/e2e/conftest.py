@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, REDIS_URL, pg_database
+from tests.factories.common import POSTGRES_URL, REDIS_URL, pg_database
 
 
 def free_port() -> int:

@@ -68,7 +68,7 @@ def test_the_default_role_arrives_through_the_event_relay(platform_url):
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     c.post("/users", json={"email": email, "password": PASSWORD, "display_name": "Roles"})
     token = c.post("/auth/login", json={"email": email, "password": PASSWORD}).json()["access_token"]
-    perms = c.get("/authz/permissions?permission=shipments:write", headers=bearer(token)).json()
+    perms = c.get("/authz/permissions?permission=bookings:write", headers=bearer(token)).json()
     assert perms["roles"] == ["member", "sender"] and perms["allowed"] is True
 
 

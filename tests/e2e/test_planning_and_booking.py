@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tests.factories_routes import at, route_body
-from tests.factories_trips import create_trip
+from tests.factories.routes import at, route_body
+from tests.factories.trips import create_trip
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery staple"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from deployments.kit.serve import serve_config
 from deployments.registry import SPECS
+from deployments.serve import serve_config
 from p2p.errors import ProblemError, all_error_classes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_the_identity_endpoints_of_the_spec_are_all_served():
 
     from deployments.edge import combined_openapi
 
-    rows = [r for r in csv.DictReader((ROOT.parent / "shared/spec/endpoints.tsv").open(), delimiter="\t")
+    rows = [r for r in csv.DictReader((ROOT / "docs/endpoints.tsv").open(), delimiter="\t")
             if r["service"] in {"User Service", "Authentication Service", "Authorization Service"}]
     doc = combined_openapi()
     served = {(m.upper(), p, op["tags"][0]) for p, item in doc["paths"].items() for m, op in item.items()}

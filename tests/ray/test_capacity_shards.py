@@ -9,7 +9,7 @@ import pytest
 
 from actors.capacity import TripFull
 from deployments.trips.shards import RayShards
-from tests.factories_trips import ledger, seed_trip
+from tests.factories.trips import ledger, seed_trip
 
 pytestmark = pytest.mark.ray
 KG = 1000
@@ -72,8 +72,11 @@ async def test_a_shard_killed_mid_burst_keeps_every_acknowledged_hold(shards, ur
         await asyncio.gather(*[bounded(uuid.uuid4()) for _ in range(80)])
 
     task = asyncio.ensure_future(burst())
-    while len(acked) < 10:
+    for _ in range(3000):  # until 10 holds are acknowledged (bounded: 30 s, or the burst ended)
+        if len(acked) >= 10 or task.done():
+            break
         await asyncio.sleep(0.01)
+    assert len(acked) >= 10, task.exception() if task.done() else "fewer than 10 holds acknowledged in 30 s"
     ray_session.kill(victim, no_restart=False)
     await task
     # Every hold was acknowledged or refused as full, never lost to the crash.

@@ -5,7 +5,7 @@ import pytest
 import ray
 
 from actors.kv import ActorKV
-from tests.kv_contract import check_kv_contract
+from tests.factories.kv import check_kv_contract
 
 pytestmark = pytest.mark.ray
 

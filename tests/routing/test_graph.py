@@ -1,7 +1,7 @@
 import pickle
 
 from routing import RouteEvent, RouteGraph, search
-from tests.routing.builders import at, place, query
+from tests.factories.routing import at, place, query
 
 
 def leg_payload(leg_id: str, a: str, b: str, dep_h: float, arr_h: float, **extra):

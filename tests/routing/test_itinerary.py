@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from routing import FxTable, ItineraryQuery, Reason, search
-from tests.routing.builders import T0, at, courier, flight, network, place, query
+from tests.factories.routing import T0, at, courier, flight, network, place, query
 
 LONDON = ["apt:LHR", "apt:LGW", "apt:JFK", "apt:EWR"]
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing import FlightLeg, search
-from tests.routing.builders import T0, courier, flight, network, place, query
+from tests.factories.routing import T0, courier, flight, network, place, query
 
 ZONES = {"UTC": 0, "Asia/Tokyo": 9 * 3600, "Pacific/Honolulu": -10 * 3600, "Asia/Kolkata": 19800}
 CATEGORIES = ["parcel", "parcel", "document", "food"]

@@ -3,8 +3,7 @@ import pytest
 
 from routing import search, search_many
 from routing.vrp import PORTFOLIO, portfolio_solve, violations
-from tests.routing.builders import at, courier, flight, network, query
-from tests.routing.test_vrp import random_day
+from tests.factories.routing import at, courier, flight, network, query, random_day
 
 pytestmark = pytest.mark.ray
 

@@ -4,41 +4,32 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 from pathlib import Path
 
 import pytest
 
 from routing.solomon import read_bks, read_solomon, to_problem
-from routing.vrp import (PORTFOLIO, Request, SolverConfig, Stop, UnservedReason, Vehicle, VrpProblem,
-                         portfolio_solve, solve, violations)
+from routing.vrp import (
+    PORTFOLIO,
+    Request,
+    SolverConfig,
+    Stop,
+    UnservedReason,
+    Vehicle,
+    VrpProblem,
+    portfolio_solve,
+    solve,
+    violations,
+)
+from tests.factories.routing import DEPOT, SPEED, H, random_day
 
-SOLOMON = Path("/work/shared/benchmarks/vrp")
-H = 3600
-DEPOT = Stop("depot", (52.5200, 13.4050), (8 * H, 20 * H))
-SPEED = 25 / 3.6
+SOLOMON = Path(__file__).resolve().parents[2] / "benchmarks/data/solomon"
 
 
 def metres(a, b) -> float:
     (la1, lo1), (la2, lo2) = (tuple(map(math.radians, a)), tuple(map(math.radians, b)))
     h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
     return 2 * 6_371_008.8 * math.asin(math.sqrt(h)) * 1.3
-
-
-def random_day(seed: int, n_requests: int, n_vehicles: int, capacity: int = 8) -> VrpProblem:
-    rnd = random.Random(seed)
-
-    def stop(name, earliest):
-        start = earliest + rnd.randrange(0, 4 * H, 900)
-        return Stop(name, (52.52 + rnd.uniform(-0.04, 0.04), 13.405 + rnd.uniform(-0.06, 0.06)),
-                    (start, start + rnd.choice([1, 2, 3]) * H), 300)
-
-    def request(i):
-        pickup = stop(f"p{i}", rnd.randrange(8 * H, 13 * H, 900))
-        return Request(f"r{i}", stop(f"d{i}", pickup.window[0]), rnd.randint(2, 6), pickup)
-
-    requests = tuple(request(i) for i in range(n_requests))
-    return VrpProblem(DEPOT, tuple(Vehicle(f"v{i}", capacity) for i in range(n_vehicles)), requests, speed=SPEED)
 
 
 def schedule(problem: VrpProblem, visits: list[tuple[str, str]], cap: int) -> float | None:

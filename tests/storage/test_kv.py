@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from storage.kv import MemoryKV, RedisKV
-from tests.conftest import REDIS_URL
-from tests.kv_contract import check_kv_contract
+from tests.factories.common import REDIS_URL
+from tests.factories.kv import check_kv_contract
 
 
 async def test_memory_kv_keeps_the_contract():

@@ -6,9 +6,15 @@ import uuid
 import pytest
 
 from actors.relay import DirectBus, EventRelay, RedisStreamBus
+from p2p.events import DomainEvent
 from storage.db import Database
 from storage.uow import UnitOfWork
-from tests.conftest import REDIS_URL
+from tests.factories.common import REDIS_URL
+
+
+class ThingHappened(DomainEvent):
+    topic = "thing.happened"
+    n: str
 
 
 class Recorder:
@@ -27,7 +33,7 @@ async def emit(db, *entity_ids, fail: bool = False):
     try:
         async with UnitOfWork(db, source="test") as uow:
             for e in entity_ids:
-                uow.emit("thing.happened", e, {"n": e})
+                uow.emit(ThingHappened(n=e), e)
             if fail:
                 raise RuntimeError("rolled back")
     except RuntimeError:

@@ -10,11 +10,18 @@ from datetime import timedelta
 import pytest
 
 from actors import capacity as cap_mod
-from actors.capacity import (CapacityBelowCommitted, HoldExpired, HoldMismatch, TripCapacity, TripFull,
-                             TripNotBookable, shard_of)
+from actors.capacity import (
+    CapacityBelowCommitted,
+    HoldExpired,
+    HoldMismatch,
+    TripCapacity,
+    TripFull,
+    TripNotBookable,
+    shard_of,
+)
 from storage.db import utcnow
-from tests.conftest import POSTGRES_URL, backends, pg_database
-from tests.factories_trips import ledger, seed_trip
+from tests.factories.common import POSTGRES_URL, backends, pg_database
+from tests.factories.trips import ledger, seed_trip
 
 KG = 1000
 
@@ -188,11 +195,14 @@ class TestConfirmAndRelease:
 
 
 class TestExpiry:
-    async def test_a_hold_past_its_ttl_is_released_exactly_once(self, shard, url):
+    async def test_a_hold_past_its_ttl_is_released_exactly_once(self, shard, url, capacity_clock):
         trip, legs = seed_trip(url, capacity_g=KG)
         booking = uuid.uuid4()
-        await hold(shard, trip, legs, booking, ttl=0.05)
-        await asyncio.sleep(0.1)
+        await hold(shard, trip, legs, booking, ttl=60)
+        capacity_clock.advance(59)
+        await shard.expire_due()
+        assert ledger(url, trip)["holds"] == {"held": 1}  # not yet: one second left
+        capacity_clock.advance(1)
         assert await shard.expire_due() >= 1
         assert await shard.expire_due() == 0
         with pytest.raises(HoldExpired):
@@ -201,18 +211,19 @@ class TestExpiry:
         assert led["held_g"] == [0] and led["holds"] == {"expired": 1}
         await hold(shard, trip, legs)  # the capacity is free again
 
-    async def test_a_hold_call_expires_the_trips_due_holds_first(self, shard, url):
+    async def test_a_hold_call_expires_the_trips_due_holds_first(self, shard, url, capacity_clock):
         trip, legs = seed_trip(url, capacity_g=KG)
-        await hold(shard, trip, legs, ttl=0.05)
-        await asyncio.sleep(0.1)
+        await hold(shard, trip, legs, ttl=60)
+        capacity_clock.advance(60)
         assert (await hold(shard, trip, legs)).status == "held"
         assert ledger(url, trip)["holds"] == {"expired": 1, "held": 1}
 
-    async def test_the_background_sweep_expires_holds_with_no_traffic(self, url):
+    async def test_the_background_sweep_expires_holds_with_no_traffic(self, url, capacity_clock):
         trip, legs = seed_trip(url, capacity_g=KG)
         s = TripCapacity(0, 1, url, sweep_s=0.05)
-        await hold(s, trip, legs, ttl=0.05)
-        for _ in range(100):
+        await hold(s, trip, legs, ttl=60)
+        capacity_clock.advance(60)
+        for _ in range(100):  # the sweep runs every 0.05 s of real time: poll, bounded at ~5 s
             await asyncio.sleep(0.05)
             if ledger(url, trip)["holds"] == {"expired": 1}:
                 break
@@ -241,6 +252,7 @@ class TestExpiry:
 
 def test_every_capacity_error_survives_pickling():
     for cls in (getattr(cap_mod, n) for n in dir(cap_mod)):
-        if isinstance(cls, type) and issubclass(cls, cap_mod.Conflict.__mro__[1]) and cls.__module__ == cap_mod.__name__:
+        if (isinstance(cls, type) and issubclass(cls, cap_mod.Conflict.__mro__[1])
+                and cls.__module__ == cap_mod.__name__):
             err = pickle.loads(pickle.dumps(cls("msg", {"a": 1})))
             assert type(err) is cls and err.data == {"a": 1} and err.code.count(".") == 1

@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
-from deployments.kit.schemas import decode_cursor, encode_cursor
 from deployments.kit.spec import has_permission
 from p2p.errors import BadRequest, InvalidToken, RateLimited
-from p2p.security import (hash_password, issue_access_token, new_signing_key, token_kid, verify_access_token,
-                          verify_password)
+from p2p.security import (
+    hash_password,
+    issue_access_token,
+    new_signing_key,
+    token_kid,
+    verify_access_token,
+    verify_password,
+)
+from storage.repository import BadCursor, decode_cursor, encode_cursor
 
 
 class TestPermissions:
@@ -27,12 +34,12 @@ class TestPermissions:
 
 
 def test_a_cursor_round_trips_and_garbage_is_a_400():
-    values = ["2026-01-01T00:00:00+00:00", str(uuid.uuid4())]
-    assert decode_cursor(encode_cursor(values)) == values
-    with pytest.raises(BadRequest):
-        decode_cursor("%%%")
-    with pytest.raises(BadRequest):
-        decode_cursor(encode_cursor({"not": "a list"}))  # type: ignore[arg-type]
+    values = [datetime(2026, 1, 1, tzinfo=timezone.utc), uuid.uuid4()]
+    assert decode_cursor(encode_cursor([values[0].isoformat(), str(values[1])])) == values
+    for garbage in ("%%%", encode_cursor({"not": "a list"}), encode_cursor(["2026-01-01", "not-a-uuid"])):  # type: ignore[arg-type]
+        with pytest.raises(BadCursor) as err:
+            decode_cursor(garbage)
+        assert isinstance(err.value, BadRequest) and err.value.code == "pagination.bad_cursor"
 
 
 def test_passwords_hash_with_argon2_and_verify():

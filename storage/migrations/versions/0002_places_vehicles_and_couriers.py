@@ -1,7 +1,9 @@
 """places, vehicles and couriers
 
-Tables of the Location, Vehicle Verification and Local Courier services, and the reference
-gazetteer (countries, cities, airports and their search index) loaded in bulk.
+Tables of the Location, Vehicle Verification and Local Courier services, among them the
+reference gazetteer's (countries, cities, airports and their search index). Schema only: the
+rows are loaded by the data step after the migrations (`storage.gazetteer.seed`, run by
+`storage.migrate.upgrade`).
 
 Revision ID: 0002
 Revises: 0001
@@ -14,19 +16,6 @@ revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
-REFERENCE_TABLES = ("countries", "cities", "airports", "locations")
-
-
-def _load_reference_data() -> None:
-    """Airports (airportsdata), countries (pycountry) and the cities derived from them, in
-    batches; the rows come from storage.gazetteer so search keys match the service's."""
-    from storage.gazetteer import reference_rows
-
-    meta = sa.MetaData()
-    meta.reflect(bind=op.get_bind(), only=REFERENCE_TABLES)
-    for name, rows in reference_rows().items():
-        for start in range(0, len(rows), 5000):
-            op.bulk_insert(meta.tables[name], rows[start:start + 5000])
 
 
 def upgrade() -> None:
@@ -238,9 +227,6 @@ def upgrade() -> None:
     with op.batch_alter_table('vehicle_documents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_vehicle_documents_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_vehicle_documents_vehicle_id'), ['vehicle_id'], unique=False)
-
-    _load_reference_data()
-
 
 
 def downgrade() -> None:

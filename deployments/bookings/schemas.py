@@ -1,0 +1,58 @@
+"""Booking Service schemas: what a sender books with, and what sender and carriers read."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from deployments.kit import Schema
+from p2p.vocab import (
+    MAX_PACKAGE_ITEMS,
+    MAX_PACKAGE_VOLUME_CM3,
+    MAX_PACKAGE_WEIGHT_G,
+    BookingId,
+    BookingStatus,
+    Category,
+    ItineraryId,
+    LegKind,
+    UserId,
+)
+
+
+class BookingCreate(Schema):
+    itinerary_id: ItineraryId
+    weight_g: int = Field(gt=0, le=MAX_PACKAGE_WEIGHT_G)
+    volume_cm3: int = Field(gt=0, le=MAX_PACKAGE_VOLUME_CM3)
+    items: int = Field(gt=0, le=MAX_PACKAGE_ITEMS)
+    category: Category
+
+
+class AssignmentOut(Schema):
+    seq: int
+    kind: LegKind
+    trip_id: uuid.UUID | None = None
+    trip_leg_id: uuid.UUID | None = None
+    segment_id: uuid.UUID | None = None
+    carrier_id: UserId | None = None
+    status: Literal["requested", "accepted", "declined", "cancelled"]
+    hold: Literal["held", "confirmed", "released"]
+
+
+class BookingOut(Schema):
+    id: BookingId
+    sender_id: UserId
+    itinerary_id: ItineraryId
+    status: BookingStatus
+    weight_g: int
+    volume_cm3: int
+    items: int
+    category: Category
+    expires_at: datetime
+    confirmed_at: datetime | None = None
+    closed_at: datetime | None = None
+    reason: str | None = None
+    legs: list[AssignmentOut]
+    version: int
+    created_at: datetime
