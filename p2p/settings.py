@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     capacity_shards: int = Field(default=4, ge=1, le=256,
                                  description="Trip-capacity shard actors (trip-capacity-0..N-1).")
     capacity_sweep_s: float = Field(default=2.0, gt=0, description="How often a capacity shard expires due holds.")
+    shard_batch_max: int = Field(default=512, ge=1, le=10_000, description="Group commit: at most this many "
+                                 "calls' writes go to the database in one transaction.")
+    shard_batch_wait_s: float = Field(default=0.0, ge=0, le=1.0, description="Group commit: how long a shard "
+                                      "waits for more calls before committing a batch smaller than the "
+                                      "maximum (0: commit at once; batches still form while a commit is in flight).")
     booking_hold_ttl_s: int = Field(default=900, ge=5,
                                     description="How long a booking's capacity holds live unconfirmed.")
     min_connection_min: int = Field(default=60, ge=0, description="Minimum buffer between two legs of an itinerary.")

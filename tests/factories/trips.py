@@ -84,13 +84,13 @@ class Clock:
 
 @pytest.fixture()
 def capacity_clock(monkeypatch) -> Clock:
-    """The clock of the in-process capacity shard (`actors.capacity`), frozen until the test
+    """The clock of the in-process capacity shard (`actors.capacity.shard`), frozen until the test
     advances it: TTLs elapse without waiting. (TripCapacity takes no clock, so this patches
     the module's `utcnow`; it affects only shards running in this process.)"""
-    from actors import capacity
+    from actors.capacity import shard
 
     clock = Clock()
-    monkeypatch.setattr(capacity, "utcnow", clock)
+    monkeypatch.setattr(shard, "utcnow", clock)
     return clock
 
 

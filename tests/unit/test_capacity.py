@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from actors import capacity as cap_mod
 from actors.capacity import (
     CapacityBelowCommitted,
     HoldExpired,
@@ -19,6 +18,7 @@ from actors.capacity import (
     TripNotBookable,
     shard_of,
 )
+from actors.capacity import errors as cap_errors
 from storage.db import utcnow
 from tests.factories.common import POSTGRES_URL, backends, pg_database
 from tests.factories.trips import ledger, seed_trip
@@ -243,16 +243,17 @@ class TestExpiry:
                                         return_exceptions=True)
         confirmed = sum(1 for o in outcomes[:-1] if not isinstance(o, Exception))
         assert all(isinstance(o, HoldExpired) for o in outcomes[:-1] if isinstance(o, Exception))
-        assert confirmed + outcomes[-1] == 20
         led = ledger(url, trip)
+        # (the sweep's count also covers other tests' holds due an hour from now: count this trip's)
+        assert confirmed + led["holds"].get("expired", 0) == 20 and outcomes[-1] >= 20 - confirmed
         assert led["held_g"] == [0] and led["booked_g"] == [confirmed * KG]
         assert led["holds"].get("confirmed", 0) == confirmed
         await a.close(), await b.close()
 
 
 def test_every_capacity_error_survives_pickling():
-    for cls in (getattr(cap_mod, n) for n in dir(cap_mod)):
-        if (isinstance(cls, type) and issubclass(cls, cap_mod.Conflict.__mro__[1])
-                and cls.__module__ == cap_mod.__name__):
+    for cls in (getattr(cap_errors, n) for n in dir(cap_errors)):
+        if (isinstance(cls, type) and issubclass(cls, cap_errors.Conflict.__mro__[1])
+                and cls.__module__ == cap_errors.__name__):
             err = pickle.loads(pickle.dumps(cls("msg", {"a": 1})))
             assert type(err) is cls and err.data == {"a": 1} and err.code.count(".") == 1
