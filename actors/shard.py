@@ -113,6 +113,7 @@ class Shard(Generic[V]):
     """One shard of entities keyed by UUID. Subclasses implement `load_view` and `persist`."""
 
     source: ClassVar[str] = "shard"  # the outbox source of its events
+    remote_methods: ClassVar[frozenset[str]] = frozenset()  # what `call_many` may run
 
     def __init__(self, shard: int, shards: int, db: Database, *, batch_max: int = 512,
                  batch_wait_s: float = 0.0, sweep_s: float = 0.0):
@@ -241,9 +242,7 @@ class Shard(Generic[V]):
             try:
                 async with UnitOfWork(self.db, source=self.source) as uow:
                     await self.persist(uow, [w for c in batch for w in c.tx.writes])
-                    for c in batch:
-                        for event, entity_id in c.tx.events:
-                            uow.emit(event, entity_id=entity_id)
+                    await uow.emit_many([e for c in batch for e in c.tx.events])
             except Exception as exc:  # a guard, a constraint, the connection: nothing applied
                 self.stats["failed_batches"] += 1
                 log.warning("shard %s: a batch of %s calls failed (%s: %s); rebuilding its views",
@@ -287,6 +286,23 @@ class Shard(Generic[V]):
         for c in redo:
             if c.settled.is_set() and self._last_write.get(c.key) is c:
                 del self._last_write[c.key]
+
+    async def call_many(self, calls: list[tuple[str, tuple, dict]]) -> list[tuple[bool, Any]]:
+        """Several calls in one message (a client's coalesced calls, so an actor call costs
+        one round trip for many): run concurrently, so they share group commits. Each
+        answers `(True, value)` or `(False, error)`; errors are values, not raised, so one
+        refusal costs no traceback across the process boundary."""
+        async def one(method: str, args: tuple, kwargs: dict) -> tuple[bool, Any]:
+            if method not in self.remote_methods:
+                return False, ValueError(f"{type(self).__name__} has no remote method {method!r}")
+            try:
+                return True, await getattr(self, method)(*args, **kwargs)
+            except ProblemError as exc:
+                return False, exc
+            except Exception as exc:  # a bug or the database: the caller raises it
+                return False, exc
+
+        return list(await asyncio.gather(*(one(*c) for c in calls)))
 
     async def flush(self) -> None:
         """Wait until every call decided so far is committed (or failed)."""

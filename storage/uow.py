@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from p2p.errors import NotFound
@@ -56,6 +57,15 @@ class UnitOfWork:
     def repo(self, model: type[M], missing: type[NotFound] = NotFound) -> Repository[M]:
         """The generic repository of `model` in this transaction."""
         return Repository(self.session, model, missing)
+
+    async def emit_many(self, events: list[tuple[DomainEvent, Any]]) -> None:
+        """Record many events in one multi-row INSERT (a shard's batch), in list order."""
+        if not events:
+            return
+        now = utcnow()
+        await self.session.execute(insert(OutboxEvent), [
+            dict(id=uuid.uuid4(), topic=e.topic, source=self.source, entity_id=str(entity_id), version=1,
+                 payload=e.model_dump(mode="json"), occurred_at=now) for e, entity_id in events])
 
     def emit(self, event: DomainEvent, entity_id: Any = None, *, version: int = 1) -> None:
         """Record a domain event; it is relayed only if this transaction commits."""

@@ -135,6 +135,7 @@ class TripCapacity(Shard[_Trip]):
     per trip and commits them in batches)."""
 
     source = "trips"
+    remote_methods = frozenset({"hold", "confirm", "release", "remaining", "set_capacity", "close_trip"})
 
     def __init__(self, shard: int = 0, shards: int = 1, database_url: str | None = None, *,
                  sweep_s: float | None = None, batch_max: int | None = None, batch_wait_s: float | None = None):
@@ -420,18 +421,18 @@ class TripCapacity(Shard[_Trip]):
             changed = 0
             for row in rows:
                 r = dict(zip(names, row))
-                res = await session.execute(self._legs_update(r, lambda c, r=r: r[c]))
+                res = await session.execute(self._legs_update(lambda c, r=r: r[c]))
                 changed += res.rowcount
         else:
             v = values(column("trip_id", Uuid), column("leg_id", Uuid), *(column(c, Integer) for c in names[2:]),
                        name="legs").data(rows)
-            res = await session.execute(self._legs_update(v.c, lambda c: v.c[c]))
+            res = await session.execute(self._legs_update(lambda c: v.c[c]))
             changed = res.rowcount
         if changed != len(rows):
             raise Stale(f"{len(rows) - changed} of {len(rows)} legs refused the batch's change")
 
     @staticmethod
-    def _legs_update(key: Any, col: Any) -> Any:
+    def _legs_update(col: Any) -> Any:
         """UPDATE trip_capacity by (trip, leg) from `col(name)` (bound values or a VALUES
         list's columns): counters move by deltas, capacity is set unless -1, and the WHERE
         refuses a final amount below zero or above capacity."""

@@ -3,6 +3,7 @@ trip and what remains of it, and the calls other services make on a trip (a leg'
 details, holds, confirms, releases). `Trips` inherits these: they are its operations."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from actors.capacity import ACTIVE, HoldOut, RemainingOut, TripNotBookable
@@ -88,8 +89,8 @@ class TripCapacityDesk(Service):
             bookings = {h.booking_id for h in await holds.list(trip_id=trip_id, order_by=CapacityHold.created_at)}
             others = await holds.list(CapacityHold.booking_id.in_(bookings), CapacityHold.trip_id != trip_id,
                                       CapacityHold.status.in_(ACTIVE), order_by=CapacityHold.created_at)
-        for h in others:
-            await self.shards.call(h.trip_id, "release", h.booking_id, "trip_cancelled")
+        await asyncio.gather(*(self.shards.call(h.trip_id, "release", h.booking_id, "trip_cancelled")
+                               for h in others))
         return released, set(released) | bookings
 
     async def _visible(self, uow, ctx: Ctx, id: uuid.UUID) -> Trip:
