@@ -13,7 +13,7 @@ ceiling in the same run at the same concurrency, `GET /healthz` on the edge and
 booking was not a 201.
 
     python3 benchmarks/bookings_http.py [--bookings 400] [--concurrency 16] [--warmup 16]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0]
+        [--baseline-requests 400] [--per-pair 40] [--postgres postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0]
 """
 from __future__ import annotations
 
@@ -168,7 +168,8 @@ def summary(seconds: float, results: list[tuple], ok: int) -> dict:
             "ok": good, "other": sum(counts.values()), "codes": dict(counts), "seconds": seconds}
 
 
-async def run(api_url: str, sender: dict, itineraries: list[str], warmup: int, concurrency: int) -> dict:
+async def run(api_url: str, sender: dict, itineraries: list[str], warmup: int, concurrency: int,
+              baseline: int) -> dict:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as client:
         send = book(sender)
@@ -179,12 +180,11 @@ async def run(api_url: str, sender: dict, itineraries: list[str], warmup: int, c
                 print(f"warm-up bookings not 201: {Counter(bad)}")
         bookings = summary(*await drive(client, itineraries[warmup:], concurrency, send), ok=201)
         out = {"POST /bookings (2 legs, 2 trips)": bookings}
-        n = len(itineraries) - warmup
         for path in ("/healthz", "/bookings/healthz"):
             async def get(client, _, path=path):
                 return await client.get(path)
             await drive(client, range(concurrency), concurrency, get)  # warm the connections to that app
-            out[f"GET {path} (ceiling)"] = summary(*await drive(client, range(n), concurrency, get), ok=200)
+            out[f"GET {path} (ceiling)"] = summary(*await drive(client, range(baseline), concurrency, get), ok=200)
     return out
 
 
@@ -221,12 +221,15 @@ def main() -> None:
     ap.add_argument("--bookings", type=int, default=400, help="timed bookings")
     ap.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     ap.add_argument("--warmup", type=int, default=None, help="untimed bookings first (default: --concurrency)")
+    ap.add_argument("--baseline-requests", type=int, default=None,
+                    help="requests per ceiling endpoint (default: the larger of --bookings and 400)")
     ap.add_argument("--per-pair", type=int, default=40, help="bookings per trip pair (at most 50: items)")
     ap.add_argument("--postgres", default=os.environ.get("P2P_TEST_POSTGRES_URL")
                     or "postgresql://postgres@127.0.0.1:5432/test", help="server URL; a fresh database is made")
     ap.add_argument("--redis", default=None, help="Redis URL (default: none, the Ray actor KV store)")
     args = ap.parse_args()
     warmup = args.concurrency if args.warmup is None else args.warmup
+    baseline = args.baseline_requests or max(args.bookings, 400)
     if not 0 < args.per_pair <= TRIP_CAPACITY["items"]:
         ap.error(f"--per-pair must be 1-{TRIP_CAPACITY['items']}")
     total = args.bookings + warmup
@@ -257,12 +260,13 @@ def main() -> None:
             print(f"setup in {time.perf_counter() - t0:.1f}s: {2 * pairs_n} trips published, "
                   f"{len(itineraries)} 2-leg itineraries ({warmup} for the warm-up)")
             sender = login(c, sender_email)  # a fresh access token for the timed part
-            results = asyncio.run(run(launched.api_url, sender, itineraries, warmup, args.concurrency))
+            results = asyncio.run(run(launched.api_url, sender, itineraries, warmup, args.concurrency,
+                                      baseline))
             consistency = held_check(c, traveler, pairs, warmup + results["POST /bookings (2 legs, 2 trips)"]["ok"])
 
         kv = "Redis" if args.redis else "Ray actor KV"
-        print(f"\nPostgreSQL, {kv}, full topology, httpx client, {args.bookings} requests, "
-              f"{args.concurrency} in flight, {pairs_n} trip pairs\n")
+        print(f"\nPostgreSQL, {kv}, full topology, httpx client, {args.concurrency} in flight, {args.bookings} "
+              f"bookings over {pairs_n} trip pairs ({warmup} warm-up), {baseline} requests per ceiling\n")
         print("| request | requests/s | p50 ms | p99 ms | 2xx | other |")
         print("|---|---|---|---|---|---|")
         for name, r in results.items():

@@ -85,6 +85,10 @@ class _Hold:
 class _Trip:
     legs: dict[uuid.UUID, _Leg] = field(default_factory=dict)
     holds: dict[uuid.UUID, _Hold] = field(default_factory=dict)
+    next_expiry: datetime | None = None  # no held hold expires before this (may be early, never late)
+
+    def __post_init__(self) -> None:
+        self.next_expiry = min((h.expires_at for h in self.holds.values() if h.status == "held"), default=None)
 
     @property
     def open(self) -> bool:
@@ -193,9 +197,12 @@ class TripCapacity(Shard[_Trip]):
                       remaining=[view.legs[x].free(x) for x in h.leg_ids]), trip_id)
 
     def _expire_due(self, tx: Tx, trip_id, view: _Trip, now: datetime) -> int:
+        if view.next_expiry is None or view.next_expiry > now:
+            return 0  # nothing can be due: no scan of the trip's holds
         due = [(b, h) for b, h in view.holds.items() if h.status == "held" and h.expires_at <= now]
         for booking_id, h in due:
             self._move(tx, trip_id, view, booking_id, h, "expired", CapacityHoldExpired)
+        view.next_expiry = min((h.expires_at for h in view.holds.values() if h.status == "held"), default=None)
         return len(due)
 
     @staticmethod
@@ -240,6 +247,7 @@ class TripCapacity(Shard[_Trip]):
             self._check_fits(trip_id, view, legs, amount)
             h = _Hold(legs, amount, "held", now + timedelta(seconds=ttl_s))
             self._move(tx, trip_id, view, booking_id, h, "held", CapacityHeld)
+            view.next_expiry = min(view.next_expiry or h.expires_at, h.expires_at)
             return self._out(trip_id, booking_id, h)
 
         return await self.run(trip_id, decide, idem=("hold", trip_id, booking_id))
