@@ -183,19 +183,24 @@ class Shard(Generic[V]):
         if not self.owns(key):
             raise ValueError(f"{key} belongs to shard {shard_of(key, self.shards)}, not {self.shard}")
         self._ensure_sweeper()
-        if idem is not None and idem in self._idem:
-            return await asyncio.shield(self._idem[idem])
-        work = asyncio.ensure_future(self._run(key, decide))
         if idem is None:
-            return await work
-        self._idem[idem] = work
+            return await self._run(key, decide)
+        if idem in self._idem:
+            return await asyncio.shield(self._idem[idem])
+        first = self._idem[idem] = asyncio.get_running_loop().create_future()
         try:
-            return await asyncio.shield(work)
+            result = await self._run(key, decide)
+            first.set_result(result)
+            return result
+        except asyncio.CancelledError:
+            first.cancel()
+            raise
+        except BaseException as exc:
+            first.set_exception(exc)
+            first.exception()  # retrieved: no warning when no duplicate was waiting
+            raise
         finally:
-            if work.done():
-                self._idem.pop(idem, None)
-            else:
-                work.add_done_callback(lambda _: self._idem.pop(idem, None))
+            del self._idem[idem]
 
     async def _run(self, key: Any, decide: Decide) -> Any:
         for _ in range(3):
