@@ -181,7 +181,7 @@ def main() -> int:
     ap.add_argument("--backends", default="postgres,sqlite")
     ap.add_argument("--workloads", default="spread,hot")
     ap.add_argument("--concurrency", default="16,64,256")
-    ap.add_argument("--shards", type=int, default=4)
+    ap.add_argument("--shards", type=int, default=2, help="shard actors (default: 2, one per core here)")
     a = ap.parse_args()
     import ray
 
