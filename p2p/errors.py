@@ -48,6 +48,11 @@ class BadRequest(ProblemError):
     code, status, title = "request.bad", 400, "Bad request"
 
 
+class MalformedJson(BadRequest):
+    """The body is not valid JSON (a syntax error, not a field that fails validation)."""
+    code = "request.malformed_json"
+
+
 class Unauthorized(ProblemError):
     """No credentials, or credentials that are invalid, expired or revoked."""
     code, status, title = "auth.unauthorized", 401, "Unauthorized"

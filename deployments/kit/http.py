@@ -40,6 +40,7 @@ from deployments.kit.spec import Op, ServiceSpec, has_permission
 from p2p.errors import (
     Conflict,
     Forbidden,
+    MalformedJson,
     ProblemError,
     Unauthorized,
     Unavailable,
@@ -284,6 +285,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError):
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        syntax = [e for e in errors if e["type"] == "json_invalid"]
+        if syntax:  # unreadable JSON is bad syntax (400), not a field that fails validation (422)
+            return problem_response(MalformedJson("The body is not valid JSON.", errors=syntax), request)
         return problem_response(ValidationFailed("The request failed validation.", errors=errors), request)
 
     @app.exception_handler(StarletteHTTPException)

@@ -29,6 +29,14 @@ class TestCreate:
             assert r.json()["code"] == "request.validation_failed"
         assert client.post("/auth/login", json={"email": addr, "password": PASSWORD}).status_code == 401
 
+    def test_a_body_that_is_not_json_is_a_400_and_creates_nothing(self, client):
+        addr = email()
+        raw = f'{{"email": "{addr}", "password": "{PASSWORD}", "display_name": "A"'  # no closing brace
+        r = client.post("/users", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["code"] == "request.malformed_json"
+        assert r.headers["content-type"] == "application/problem+json"
+        assert client.post("/auth/login", json={"email": addr, "password": PASSWORD}).status_code == 401
+
     def test_a_password_inside_the_email_is_refused(self, client):
         r = client.post("/users", json={"email": "longpassword12@example.com", "password": "longpassword12",
                                         "display_name": "A"})
