@@ -25,6 +25,17 @@ class Upload:
     content_type: str
 
 
+@dataclass(frozen=True)
+class Download:
+    """A file an operation answers with instead of JSON (a PDF, a PNG): an op declared
+    with `files=(media types...)` returns `XOut | Download`, and the kit sends the bytes
+    with their type."""
+
+    data: bytes
+    content_type: str
+    filename: str | None = None
+
+
 class UploadTooLarge(ProblemError):
     """The file is over the limit of what it is uploaded as."""
     code, status, title = "upload.too_large", 413, "Content too large"

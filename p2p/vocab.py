@@ -17,6 +17,10 @@ BookingId = Annotated[uuid.UUID, Field(description="A booking of an itinerary")]
 ProviderId = Annotated[uuid.UUID, Field(description="A courier provider")]
 SegmentId = Annotated[uuid.UUID, Field(description="A courier provider's local segment")]
 VehicleId = Annotated[uuid.UUID, Field(description="A registered vehicle")]
+ShipmentId = Annotated[uuid.UUID, Field(description="A sender's shipment")]
+PackageId = Annotated[uuid.UUID, Field(description="A package of a shipment")]
+HandoffId = Annotated[uuid.UUID, Field(description="A handoff step of a shipment")]
+QrId = Annotated[uuid.UUID, Field(description="A signed QR code")]
 
 LOCATION_ID_PATTERN = r"^(apt|city|addr):\S+$"
 LocationId = Annotated[str, Field(min_length=5, max_length=96, pattern=LOCATION_ID_PATTERN,
@@ -37,3 +41,12 @@ BookingStatus = Literal["pending", "confirmed", "completed", "expired", "decline
 LegKind = Literal["flight", "courier"]
 KycStatus = Literal["not_required", "pending", "verified", "rejected"]
 CancellationReason = Literal["user_request", "no_show", "compliance", "other"]
+ShipmentStatus = Literal["draft", "searching", "awaiting_acceptance", "booked", "in_transit", "out_for_delivery",
+                         "delivered", "cancelled", "delivery_failed", "return_to_sender", "lost"]
+PackageStatus = Literal["draft", "ready", "assigned", "in_transit", "delivered", "cancelled", "lost"]
+TrackingStatus = Literal["pre_transit", "picked_up", "in_transit", "at_handoff", "out_for_delivery", "delivered",
+                         "delivery_failed", "return_to_sender", "cancelled", "lost"]
+HandoffStatus = Literal["planned", "awaiting_dropoff", "awaiting_pickup", "transferred", "failed", "cancelled"]
+ScanOutcome = Literal["ok", "invalid", "expired", "replayed"]
+# exception reason codes carry one of these prefixes (domain.md)
+REASON_PREFIXES = ("carrier_", "consignee_", "customs_", "weather_", "other_")

@@ -28,7 +28,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     if url.startswith("sqlite"):
         db = make_url(url).database
         if db and db != ":memory:":

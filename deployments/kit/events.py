@@ -42,13 +42,28 @@ async def dispatch_event(service: Any, envelope: Envelope) -> bool:
         log.warning("malformed event skipped", extra={"topic": envelope.topic, "event_id": str(envelope.id),
                                                       "consumer": service.spec.key})
         return True
+    fn = getattr(service, method)
     try:
+        if not getattr(fn, "__p2p_on_tx__", True):
+            return await _dispatch_outside_tx(service, envelope, fn, event)
         async with service.uow() as uow:
             if await uow.get(ProcessedEvent, (service.spec.key, envelope.id)) is not None:
                 return False
             uow.add(ProcessedEvent(consumer=service.spec.key, event_id=envelope.id))
             await uow.flush()
-            await getattr(service, method)(uow, event)
+            await fn(uow, event)
     except IntegrityError:
         return False  # a concurrent delivery of the same event won
+    return True
+
+
+async def _dispatch_outside_tx(service: Any, envelope: Envelope, fn: Any, event: Any) -> bool:
+    """A `tx=False` handler: skipped if already processed, run with no transaction open,
+    then recorded (an idempotent handler may run twice after a crash, never zero times)."""
+    async with service.uow(read=True) as uow:
+        if await uow.get(ProcessedEvent, (service.spec.key, envelope.id)) is not None:
+            return False
+    await fn(event)
+    async with service.uow() as uow:
+        uow.add(ProcessedEvent(consumer=service.spec.key, event_id=envelope.id))
     return True

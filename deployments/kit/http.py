@@ -46,7 +46,7 @@ from p2p.errors import (
     Unavailable,
     ValidationFailed,
 )
-from p2p.uploads import Upload
+from p2p.uploads import Download, Upload
 
 log = logging.getLogger("p2p.http")
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key")
@@ -210,6 +210,10 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
             result = await getattr(target(), op_.name)(ctx, **kwargs)
             if result is None:
                 return Response(status_code=204 if op_.status in (200, 204) else op_.status)
+            if isinstance(result, Download):
+                headers = {"Content-Disposition": f'inline; filename="{result.filename}"'} if result.filename else None
+                return Response(content=result.data, status_code=op_.status, media_type=result.content_type,
+                                headers=headers)
             if isinstance(result, BaseModel):
                 body = result.model_dump_json()
             else:
@@ -269,11 +273,15 @@ def add_service_routes(app: FastAPI, runtime, spec: ServiceSpec, target: Callabl
     for op_, fn in spec.ops:
         hints = typing.get_type_hints(fn)
         ret = hints.get("return")
+        responses: dict = PROBLEM_RESPONSES
+        if op_.files:  # `XOut | Download`: JSON is XOut, the files are listed beside it
+            ret = next((a for a in typing.get_args(ret) if a is not Download), None)
+            responses = {**PROBLEM_RESPONSES, op_.status: {"content": {t: {} for t in op_.files}}}
         app.add_api_route(
             op_.path, make_endpoint(runtime, spec, op_, fn, target), methods=[op_.method],
             status_code=op_.status, response_model=None if ret is type(None) else ret,
             tags=[spec.title], summary=op_.summary, description=inspect.getdoc(fn) or "",
-            operation_id=f"{spec.key}_{op_.name}", responses=PROBLEM_RESPONSES,
+            operation_id=f"{spec.key}_{op_.name}", responses=responses,
         )
 
 

@@ -29,19 +29,22 @@ class Op:
     public: bool = False
     idempotent: bool = False
     summary: str = ""
+    files: tuple[str, ...] = ()
 
 
 def op(route: str, *, status: int = 200, perm: str | None = None, public: bool = False,
-       idempotent: bool | None = None) -> Callable:
+       idempotent: bool | None = None, files: tuple[str, ...] = ()) -> Callable:
     """Expose a method as `METHOD /path`. `perm` is the permission (or API-key scope) the
-    caller needs; `public` ops need no credentials. Creating POSTs honour Idempotency-Key."""
+    caller needs; `public` ops need no credentials. Creating POSTs honour Idempotency-Key.
+    `files` are the media types the op may answer with instead of JSON (it returns
+    `XOut | Download`; the OpenAPI entry lists them)."""
     method, path = route.split(" ", 1)
 
     def mark(fn):
         doc = (fn.__doc__ or "").strip()
         fn.__p2p_op__ = Op(method.upper(), path, fn.__name__, status, perm, public,
                            idempotent if idempotent is not None else (method.upper() == "POST" and status == 201),
-                           doc.splitlines()[0] if doc else fn.__name__.replace("_", " "))
+                           doc.splitlines()[0] if doc else fn.__name__.replace("_", " "), tuple(files))
         return fn
 
     return mark
@@ -64,12 +67,20 @@ def internal(fn: Callable | None = None, *, perm: str | None = None) -> Any:
     return mark(fn) if fn is not None else mark
 
 
-def on(event: "type[DomainEvent]") -> Callable:
+def on(event: "type[DomainEvent]", *, tx: bool = True) -> Callable:
     """Handle a domain event class, at least once; the kit drops duplicates by event id and
-    hands the handler the validated event (envelope on `event.meta`)."""
+    hands the handler the validated event (envelope on `event.meta`).
+
+    `handler(self, uow, event)` runs in the unit of work that records the event as
+    processed, so its changes and the inbox row commit together. With `tx=False` the
+    handler is `handler(self, event)`, runs outside any transaction (it may call other
+    services or shards, which a writing unit of work must not), and the event is recorded
+    as processed only after it returns: it must be idempotent, since a crash in between
+    delivers the event again."""
 
     def mark(fn):
         fn.__p2p_on__ = event
+        fn.__p2p_on_tx__ = tx
         return fn
 
     return mark
