@@ -6,6 +6,7 @@ from typing import Callable
 import ray
 
 from actors.capacity import TripCapacity
+from actors.custody.shard import CustodyShard
 from actors.kv import KVStore
 from actors.relay import EventRelayActor
 from p2p.settings import get_settings
@@ -36,6 +37,7 @@ def event_relay(build: Callable, env: dict[str, str] | None = None):
 
 def kill_all() -> None:
     shards = [f"{CAPACITY_PREFIX}-{i}" for i in range(get_settings().capacity_shards)]
+    shards += [f"{CUSTODY_PREFIX}-{i}" for i in range(get_settings().custody_shards)]
     for name in ("p2p-kv", "p2p-event-relay", *shards):
         try:
             ray.kill(ray.get_actor(name, namespace=NAMESPACE))
@@ -52,6 +54,21 @@ def trip_capacity_shard(i: int, *, shards: int | None = None, database_url: str 
     when this call creates it. Retried tasks are safe: every call is idempotent by booking id."""
     n = shards or get_settings().capacity_shards
     return ray.remote(TripCapacity).options(
+        name=f"{prefix}-{i}", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, max_task_retries=3, num_cpus=0, max_concurrency=200,
+    ).remote(i, n, database_url)
+
+
+CUSTODY_PREFIX = "custody"
+
+
+def custody_shard(i: int, *, shards: int | None = None, database_url: str | None = None,
+                  prefix: str = CUSTODY_PREFIX):
+    """Shard `i` of the custody actors (`custody-i`). Retried tasks are safe: every call is
+    idempotent (scans by scan id, photos by photo id, events by event id, open and deliver
+    by shipment)."""
+    n = shards or get_settings().custody_shards
+    return ray.remote(CustodyShard).options(
         name=f"{prefix}-{i}", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
         max_restarts=-1, max_task_retries=3, num_cpus=0, max_concurrency=200,
     ).remote(i, n, database_url)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     capacity_shards: int = Field(default=4, ge=1, le=256,
                                  description="Trip-capacity shard actors (trip-capacity-0..N-1).")
     capacity_sweep_s: float = Field(default=2.0, gt=0, description="How often a capacity shard expires due holds.")
+    custody_shards: int = Field(default=2, ge=1, le=64, description="How many custody shards own the shipments' "
+                                "chains of custody (named actors custody-0..N-1).")
+    handoff_radius_m: int = Field(default=30_000, ge=50, description="How far (metres) a handoff scan may be from "
+                                  "the planned place. Addresses resolve to their city or airport, hence city-sized.")
+    custody_stuck_grace_s: int = Field(default=6 * 3600, ge=0, description="A shipment is stuck when its next "
+                                       "handoff is this late past its planned time.")
     shard_batch_max: int = Field(default=512, ge=1, le=10_000, description="Group commit: at most this many "
                                  "calls' writes go to the database in one transaction.")
     shard_batch_wait_s: float = Field(default=0.0, ge=0, le=1.0, description="Group commit: how long a shard "

@@ -16,6 +16,7 @@ class Booking(IdMixin, TimestampMixin, Base):
     __table_args__ = (CheckConstraint("weight_g > 0 AND volume_cm3 > 0 AND items > 0", name="amounts_positive"),)
     sender_id: Mapped[uuid.UUID] = mapped_column(index=True)
     itinerary_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    shipment_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     weight_g: Mapped[int] = mapped_column()
     volume_cm3: Mapped[int] = mapped_column()
