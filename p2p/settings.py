@@ -47,11 +47,16 @@ class Settings(BaseSettings):
     shard_batch_wait_s: float = Field(default=0.0, ge=0, le=1.0, description="Group commit: how long a shard "
                                       "waits for more calls before committing a batch smaller than the "
                                       "maximum (0: commit at once; batches still form while a commit is in flight).")
+    qr_ttl_s: int = Field(default=86400, ge=1, description="How long a generated QR code lives at most.")
     booking_hold_ttl_s: int = Field(default=900, ge=5,
                                     description="How long a booking's capacity holds live unconfirmed.")
     min_connection_min: int = Field(default=60, ge=0, description="Minimum buffer between two legs of an itinerary.")
     route_graph_refresh_s: float = Field(default=1.0, ge=0, description="A route planner replica rebuilds its "
                                          "graph at most this often; searches may be this much behind.")
+
+    prohibited_items_file: Path | None = Field(default=None, description="JSON list of prohibited-item rules "
+                                               "for shipments; default the shipped deployments/shipments/data/"
+                                               "prohibited.json.")
 
     @property
     def effective_database_url(self) -> str:

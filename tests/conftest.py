@@ -27,6 +27,8 @@ pytest_plugins = [
     "tests.factories.routes",
     "tests.factories.routing",
     "tests.factories.kv",
+    "tests.factories.shipments",
+    "tests.factories.custody",
 ]
 
 from tests.factories.common import POSTGRES_URL, REDIS_URL, backends, flush_redis, pg_database  # noqa: E402

@@ -32,7 +32,7 @@ from actors.custody.events import (
     ShipmentOutForDelivery,
     ShipmentPickedUp,
 )
-from actors.custody.schemas import CustodyOut, EventIn, OpenIn, PhotoIn, ProofIn, ScanIn, ScanOut, StepOut
+from actors.custody.schemas import CustodyOut, EventIn, OpenIn, PhotoIn, ProofIn, ScanIn, ScanKind, ScanOut, StepOut
 from actors.shard import Shard, Stale, Tx
 from p2p.security import verify_password
 from p2p.settings import get_settings
@@ -59,7 +59,7 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
 @dataclass
 class _Step:
     row: dict[str, Any]
-    scanned: dict[str, uuid.UUID] = field(default_factory=dict)  # kind -> accepted scan id
+    scanned: dict[ScanKind, uuid.UUID] = field(default_factory=dict)  # kind -> accepted scan id
     photos: int = 0
 
     def out(self, last: bool) -> StepOut:
@@ -147,7 +147,8 @@ class CustodyShard(Shard[_Custody]):
         return view
 
     async def persist(self, uow, writes: list[Any]) -> None:
-        session, inserts = uow.session, {m: [] for m in ORDER}
+        session = uow.session
+        inserts: dict[type, list[dict[str, Any]]] = {m: [] for m in ORDER}
         for w in writes:
             if isinstance(w, NewRows):
                 inserts[w.model].append(w.row)

@@ -19,6 +19,7 @@ class RayShards(RayShardClient):
     answer their state again), so the client's retries while a shard restarts are safe."""
 
     def __init__(self, shards: int, database_url: str | None, *, prefix: str | None = None):
+        self.prefix = prefix or CAPACITY_PREFIX
         super().__init__(shards, lambda i: trip_capacity_shard(i, shards=shards, database_url=database_url,
-                                                               prefix=prefix or CAPACITY_PREFIX),
+                                                               prefix=self.prefix),
                          what="trip's capacity shard")

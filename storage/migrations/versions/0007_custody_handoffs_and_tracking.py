@@ -1,7 +1,7 @@
 """custody handoffs tracking and booking shipments
 
-Revision ID: 0008
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 15:31:45.315653
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import storage.db
 
 
-revision = '0008'
-down_revision = '0004'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
