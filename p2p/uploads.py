@@ -13,6 +13,8 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
 }
 DOCUMENT_TYPES = frozenset(MAGIC)       # PDF, JPEG, PNG
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024   # 10 MB
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
+PHOTO_MAX_BYTES = 5 * 1024 * 1024       # 5 MB: package, handoff and delivery photos
 
 
 @dataclass(frozen=True)

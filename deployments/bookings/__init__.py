@@ -3,6 +3,7 @@ booking places with its carriers, and the service with its spec."""
 from deployments.bookings.events import (
                                          BookingCancelled,
                                          BookingClosed,
+                                         BookingCompleted,
                                          BookingConfirmed,
                                          BookingCreated,
                                          BookingDeclined,
@@ -10,5 +11,5 @@ from deployments.bookings.events import (
 )
 from deployments.bookings.service import SPEC, Bookings
 
-__all__ = ["SPEC", "BookingCancelled", "BookingClosed", "BookingConfirmed", "BookingCreated", "BookingDeclined",
-           "BookingExpired", "Bookings"]
+__all__ = ["SPEC", "BookingCancelled", "BookingClosed", "BookingCompleted", "BookingConfirmed", "BookingCreated",
+           "BookingDeclined", "BookingExpired", "Bookings"]

@@ -1,6 +1,7 @@
 """The Booking Service's events. The Itinerary Service follows the closing ones."""
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar, Self
 
 from p2p.events import DomainEvent
@@ -12,11 +13,13 @@ class BookingEvent(DomainEvent):
     itinerary_id: ItineraryId
     sender_id: UserId
     status: BookingStatus
+    shipment_id: uuid.UUID | None = None
 
     @classmethod
     def of(cls, b: Any, **extra: Any) -> Self:
         """The event for the booking row `b` as it is now."""
-        return cls(booking_id=b.id, itinerary_id=b.itinerary_id, sender_id=b.sender_id, status=b.status, **extra)
+        return cls(booking_id=b.id, itinerary_id=b.itinerary_id, sender_id=b.sender_id, status=b.status,
+                   shipment_id=b.shipment_id, **extra)
 
 
 class BookingCreated(BookingEvent):
@@ -24,7 +27,14 @@ class BookingCreated(BookingEvent):
 
 
 class BookingConfirmed(BookingEvent):
+    """`carrier_ids`: who carries each leg, in leg order (one may carry several)."""
     topic: ClassVar[str] = "booking.confirmed"
+    carrier_ids: list[uuid.UUID] = []
+
+
+class BookingCompleted(BookingEvent):
+    """The shipment of the booking was delivered."""
+    topic: ClassVar[str] = "booking.completed"
 
 
 class BookingClosed(BookingEvent):
@@ -49,4 +59,4 @@ class BookingCancelled(BookingClosed):
 
 CLOSED_EVENTS: dict[str, type[BookingClosed]] = {"expired": BookingExpired, "declined": BookingDeclined,
                                                  "cancelled": BookingCancelled}
-BOOKING_EVENTS = (BookingCreated, BookingConfirmed, BookingExpired, BookingDeclined, BookingCancelled)
+BOOKING_EVENTS = (BookingCreated, BookingConfirmed, BookingCompleted, BookingExpired, BookingDeclined, BookingCancelled)

@@ -33,8 +33,17 @@ class ItineraryDesk(Protocol):
     async def transition(self, itinerary_id: uuid.UUID, booking_id: uuid.UUID, to: str) -> Any: ...
 
 
+class ShipmentDesk(Protocol):
+    """What bookings call of the Shipment Service (a Protocol: it follows this one's events)."""
+
+    async def attach(self, shipment_id: uuid.UUID, sender_id: uuid.UUID, booking_id: uuid.UUID) -> Any: ...
+
+    async def detach(self, shipment_id: uuid.UUID, booking_id: uuid.UUID) -> None: ...
+
+
 class BookingHolds(Service):
     itineraries = uses(ItineraryDesk, "itineraries")
+    shipments = uses(ShipmentDesk, "shipments")
     trips = uses(Trips)
     couriers = uses(Couriers)
 

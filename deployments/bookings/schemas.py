@@ -17,6 +17,7 @@ from p2p.vocab import (
     Category,
     ItineraryId,
     LegKind,
+    ShipmentId,
     UserId,
 )
 
@@ -27,6 +28,8 @@ class BookingCreate(Schema):
     volume_cm3: int = Field(gt=0, le=MAX_PACKAGE_VOLUME_CM3)
     items: int = Field(gt=0, le=MAX_PACKAGE_ITEMS)
     category: Category
+    shipment_id: ShipmentId | None = Field(default=None, description="The draft shipment this booking carries; "
+                                           "its legs become the shipment's route")
 
 
 class AssignmentOut(Schema):
@@ -44,6 +47,7 @@ class BookingOut(Schema):
     id: BookingId
     sender_id: UserId
     itinerary_id: ItineraryId
+    shipment_id: ShipmentId | None = None
     status: BookingStatus
     weight_g: int
     volume_cm3: int

@@ -15,11 +15,18 @@ import uuid
 from datetime import timedelta
 
 from actors.capacity import CapacityHoldExpired
+from actors.custody import ShipmentDelivered
 from deployments.bookings.errors import BookingLapsed, BookingNotFound, BookingNotPending, NotACarrier
-from deployments.bookings.events import BOOKING_EVENTS, CLOSED_EVENTS, BookingConfirmed, BookingCreated
+from deployments.bookings.events import (
+    BOOKING_EVENTS,
+    CLOSED_EVENTS,
+    BookingCompleted,
+    BookingConfirmed,
+    BookingCreated,
+)
 from deployments.bookings.holds import BookingHolds
 from deployments.bookings.schemas import BookingCreate, BookingOut
-from deployments.kit import Ctx, ServiceSpec, crud, on, op
+from deployments.kit import Ctx, ServiceSpec, crud, internal, on, op
 from deployments.trips.events import TripCancelled
 from p2p.errors import ProblemError
 from p2p.vocab import BookingStatus
@@ -37,7 +44,14 @@ class Bookings(BookingHolds):
         cannot be held, the holds already taken are released and the answer is 409
         `booking.capacity_unavailable` naming the leg."""
         booking_id, ttl = uuid.uuid4(), self.settings.booking_hold_ttl_s
-        it = await self.itineraries.reserve(body.itinerary_id, ctx.user_id, booking_id)
+        if body.shipment_id is not None:
+            await self.shipments.attach(body.shipment_id, ctx.user_id, booking_id)
+        try:
+            it = await self.itineraries.reserve(body.itinerary_id, ctx.user_id, booking_id)
+        except Exception:
+            if body.shipment_id is not None:
+                await self.shipments.detach(body.shipment_id, booking_id)
+            raise
         rows = [LegAssignment(id=uuid.uuid4(), seq=x.seq, itinerary_leg_id=x.id, kind=x.kind, trip_id=x.trip_id,
                               trip_leg_id=x.trip_leg_id, segment_id=x.segment_id, carrier_id=x.carrier_id,
                               status="requested", hold="held") for x in it.legs]
@@ -53,6 +67,8 @@ class Bookings(BookingHolds):
         except Exception:
             await self._release(booking_id, rows)
             await self.itineraries.transition(it.id, booking_id, "planned")
+            if body.shipment_id is not None:
+                await self.shipments.detach(body.shipment_id, booking_id)
             raise
 
     @op("GET /bookings/{id}", perm="bookings:read")
@@ -107,7 +123,21 @@ class Bookings(BookingHolds):
                 self._close(uow, b, "cancelled", "user_request")
         return BookingOut.model_validate(await self._settle(id))
 
+    @internal
+    async def view(self, booking_id: uuid.UUID) -> BookingOut:
+        """A booking as it is, for the services that follow it (handoff steps)."""
+        async with self.uow(read=True) as uow:
+            return BookingOut.model_validate(await uow.repo(Booking, BookingNotFound).get_or_404(booking_id))
+
     # -- events --------------------------------------------------------------------------
+    @on(ShipmentDelivered)
+    async def on_shipment_delivered(self, uow, event: ShipmentDelivered) -> None:
+        """The booking's shipment arrived: the booking is completed."""
+        b = await uow.repo(Booking).get(event.booking_id) if event.booking_id else None
+        if b is not None and b.status == "confirmed":
+            b.status, b.closed_at, b.version = "completed", utcnow(), b.version + 1
+            uow.emit(BookingCompleted.of(b), entity_id=b.id, version=b.version)
+
     @on(CapacityHoldExpired)
     async def on_capacity_hold_expired(self, uow, event: CapacityHoldExpired) -> None:
         """A flight hold passed its TTL: the pending booking expires (its other holds carry
@@ -143,7 +173,8 @@ class Bookings(BookingHolds):
                 b.status, b.confirmed_at, b.version = "confirmed", utcnow(), b.version + 1
                 for a in b.legs:
                     a.hold = "confirmed"
-                uow.emit(BookingConfirmed.of(b), entity_id=b.id, version=b.version)
+                uow.emit(BookingConfirmed.of(b, carrier_ids=[a.carrier_id for a in b.legs if a.carrier_id]),
+                         entity_id=b.id, version=b.version)
         if b.status == "confirmed":
             await self.itineraries.transition(b.itinerary_id, b.id, "booked")
         return BookingOut.model_validate(b)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
+from actors.custody import HandoffTransferred
 from deployments.bookings import BookingCancelled, BookingClosed, BookingDeclined, BookingExpired
 from deployments.itineraries.errors import ItineraryLocked, ItineraryNotFound, TooManyLegs
 from deployments.itineraries.events import FOLLOWS, ITINERARY_EVENTS, ItineraryCreated, ItineraryEvent, ItineraryUpdated
@@ -74,6 +75,27 @@ class Itineraries(LegSources):
         another booking has it); `booked`, `planned` and `cancelled` apply only for that
         booking. Idempotent."""
         return await self._follow(itinerary_id, booking_id, to)
+
+    @internal
+    async def view(self, itinerary_id: uuid.UUID) -> ItineraryOut:
+        """An itinerary as it is, for the services that follow its booking (handoff steps)."""
+        async with self.uow(read=True) as uow:
+            return ItineraryOut.model_validate(await uow.repo(Itinerary, ItineraryNotFound).get_or_404(itinerary_id))
+
+    # -- custody moves the legs ----------------------------------------------------------
+    @on(HandoffTransferred)
+    async def on_handoff_transferred(self, uow, event: HandoffTransferred) -> None:
+        """The giver's leg is completed and the receiver's leg is in progress."""
+        it = await uow.repo(Itinerary).find(booking_id=event.booking_id) if event.booking_id else None
+        if it is None:
+            return
+        for leg in it.legs:
+            if leg.seq == event.leg_completed and leg.status in ("booked", "in_progress"):
+                leg.status = "completed"
+            elif leg.seq == event.leg_started and leg.status == "booked":
+                leg.status = "in_progress"
+        it.status = "completed" if all(leg.status == "completed" for leg in it.legs) else "in_progress"
+        self._touch(uow, it, ItineraryUpdated)
 
     @on(BookingExpired)
     async def on_booking_expired(self, uow, event: BookingExpired) -> None:

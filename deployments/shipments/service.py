@@ -38,12 +38,9 @@ from deployments.shipments.schemas import (
     StatusRequest,
 )
 from p2p.errors import NotFound
-from p2p.uploads import Upload, check_upload
+from p2p.uploads import PHOTO_MAX_BYTES, PHOTO_TYPES, Upload, check_upload
 from p2p.vocab import ShipmentStatus
 from storage.models.shipments import Package, PackageItem, PackagePhoto, Shipment
-
-PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
 
 
 def package_row(p: PackageIn, seq: int) -> Package:
