@@ -18,18 +18,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def platform_url(ray_session, tmp_path_factory):
-    from p2p.launch import launch, shutdown
+def e2e_settings(tmp_path_factory):
+    """The launched platform's settings (its data dir holds the sandbox providers' output)."""
     from p2p.settings import Settings
 
-    data = tmp_path_factory.mktemp("e2e")
     name = f"p2p_e2e_{uuid.uuid4().hex[:8]}"
     db_url = pg_database(POSTGRES_URL, name) if POSTGRES_URL else None
-    settings = Settings(env="test", data_dir=data, database_url=db_url, redis_url=REDIS_URL,
-                        http_port=free_port(), topology="full")
-    launched = launch(settings, dashboard=False, join=False)
+    yield Settings(env="test", data_dir=tmp_path_factory.mktemp("e2e"), database_url=db_url, redis_url=REDIS_URL,
+                   http_port=free_port(), topology="full")
+    if POSTGRES_URL:
+        pg_database(POSTGRES_URL, name, drop=True)
+
+
+@pytest.fixture(scope="session")
+def platform_url(ray_session, e2e_settings):
+    from p2p.launch import launch, shutdown
+
+    launched = launch(e2e_settings, dashboard=False, join=False)
     with httpx.Client(base_url=launched.api_url, timeout=60) as c:
         yield c
     shutdown(stop_cluster=False)
-    if POSTGRES_URL:
-        pg_database(POSTGRES_URL, name, drop=True)
