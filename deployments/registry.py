@@ -7,6 +7,7 @@ from deployments import (
     authz,
     bookings,
     couriers,
+    customs,
     handoffs,
     itineraries,
     locations,
@@ -35,6 +36,7 @@ SPECS: list[ServiceSpec] = [
     qr.SPEC,
     handoffs.SPEC,
     tracking.SPEC,
+    customs.SPEC,
     routes.SPEC,
     trip_search.SPEC,
 ]

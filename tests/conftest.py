@@ -29,6 +29,8 @@ pytest_plugins = [
     "tests.factories.kv",
     "tests.factories.shipments",
     "tests.factories.custody",
+    "tests.factories.e2e",
+    "tests.factories.customs",
 ]
 
 from tests.factories.common import POSTGRES_URL, REDIS_URL, backends, flush_redis, pg_database  # noqa: E402

@@ -1,6 +1,6 @@
-"""QR Code Service over HTTP and directly. Until the Handoff Service is registered, these
-tests run the platform with a fake `handoffs` service answering `qr_subject` (LEAD: switch
-to real handoff steps once deployments/handoffs lands)."""
+"""QR Code Service over HTTP and directly, against a fake `handoffs` service answering
+`qr_subject`, so each code's subject (step, scanner, expiry) is set by the test. With real
+handoff steps the codes are exercised in tests/deployments/test_custody_walk.py."""
 from __future__ import annotations
 
 import asyncio

@@ -4,35 +4,14 @@ confirm the weight, and the trip search lists it."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 
+from tests.factories.e2e import grant, signed_up
 from tests.factories.routes import at, route_body
 from tests.factories.trips import create_trip
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery staple"
-
-
-def signed_up(c) -> tuple[str, dict]:
-    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
-    user_id = c.post("/users", json={"email": email, "password": PASSWORD, "display_name": "E2E"}).json()["id"]
-    token = c.post("/auth/login", json={"email": email, "password": PASSWORD}).json()["access_token"]
-    return user_id, {"Authorization": f"Bearer {token}"}
-
-
-def grant(user_id: str, *roles: str) -> None:
-    from ray import serve
-
-    from deployments.authz import RolesAssign
-    from deployments.kit import Ctx
-
-    status, _ = serve.get_app_handle("authz").call.remote(
-        "authz", "assign", (Ctx.system(), uuid.UUID(user_id), RolesAssign(roles=["member", *roles])), {}
-    ).result(timeout_s=30)
-    assert status == "ok"
-
 
 def test_a_published_trip_is_found_booked_and_confirmed(platform_url):
     c = platform_url
