@@ -3,7 +3,11 @@ ceilings measured in the same run: a bare Serve endpoint on the same Serve insta
 plain FastAPI endpoint on uvicorn.
 
     python3 benchmarks/users_get.py [--seconds 15] [--connections 32] [--database-url URL]
-                                    [--redis-url URL] [--fast-serve]
+                                    [--redis-url URL] [--fast-serve] [--tracking]
+
+`--tracking` also measures the public `GET /tracking/{number}` (no token: the Shipment
+Service resolves the number, the custody shard answers the state, the Tracking Service
+reads the events) of a shipment picked up on a one-leg trip.
 
 `--fast-serve` sets RAY_SERVE_ENABLE_HA_PROXY=1 and RAY_SERVE_THROUGHPUT_OPTIMIZED=1 before
 Ray starts (faster proxy; see the design guide)."""
@@ -20,6 +24,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from _wrk import wrk  # noqa: E402
 
 BARE = '''
@@ -44,6 +49,7 @@ def main() -> None:
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--redis-url", default=None)
     ap.add_argument("--fast-serve", action="store_true")
+    ap.add_argument("--tracking", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     if args.fast_serve:
@@ -71,6 +77,8 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     assert c.get(f"/users/{user['id']}", headers=headers).status_code == 200
 
+    number = picked_up_shipment(c) if args.tracking else None
+
     bare_app = FastAPI()
 
     @bare_app.get("/")
@@ -86,6 +94,9 @@ def main() -> None:
     results = {}
     results["GET /users/{id} (full topology)"] = wrk(f"{launched.api_url}/users/{user['id']}", seconds=args.seconds,
                                                      connections=args.connections, headers=headers)
+    if number is not None:
+        results["GET /tracking/{number} (public, full topology)"] = wrk(
+            f"{launched.api_url}/tracking/{number}", seconds=args.seconds, connections=args.connections)
     results["bare Serve endpoint (ceiling)"] = wrk(f"{launched.api_url}/bare", seconds=args.seconds,
                                                    connections=args.connections)
     serve.delete("bare")
@@ -120,6 +131,46 @@ def main() -> None:
     uvicorn = results["plain uvicorn endpoint (ceiling)"]["rps"]
     print(f"\nGET /users/{{id}} reaches {full / base:.0%} of the bare Serve ceiling and {full / uvicorn:.0%} "
           f"of plain uvicorn.")
+    if number is not None:
+        track = results["GET /tracking/{number} (public, full topology)"]["rps"]
+        print(f"GET /tracking/{{number}} reaches {track / base:.0%} of the bare Serve ceiling.")
+
+
+def picked_up_shipment(c) -> str:
+    """A shipment on a confirmed one-leg trip, handed to the traveler: its tracking number."""
+    from tests.factories.e2e import eventually, grant, signed_up
+    from tests.factories.places import JPEG
+    from tests.factories.routes import at
+    from tests.factories.shipments import shipment_body
+    from tests.factories.trips import trip_body
+
+    traveler, th = signed_up(c)
+    grant(traveler, "traveler")
+    _, sh = signed_up(c)
+    trip = eventually(lambda: c.post("/trips", json=trip_body(route=("CDG", "MAD"), start=at(5, 9), hours=2),
+                                     headers=th), lambda r: r.status_code == 201, what="traveler role").json()
+    c.post(f"/trips/{trip['id']}/publish", headers=th).raise_for_status()
+    shipment = c.post("/shipments", headers=sh, json=shipment_body(
+        pickup={"location_id": "city:FR:paris"}, currency="EUR",
+        recipient={"name": "R", "phone": "+34915550000", "address": {"location_id": "city:ES:madrid"}})).json()
+    it = c.post("/itineraries", headers=sh, json={"legs": [
+        {"kind": "flight", "trip_id": trip["id"], "leg_id": trip["legs"][0]["id"]}]}).json()
+    b = c.post("/bookings", headers=sh, json={"itinerary_id": it["id"], "shipment_id": shipment["id"],
+                                              "weight_g": 1500, "volume_cm3": 6000, "items": 1, "category": "parcel"})
+    c.put(f"/bookings/{b.json()['id']}/confirm", headers=th).raise_for_status()
+    eventually(lambda: c.get(f"/tracking/{shipment['id']}", headers=sh), lambda r: r.status_code == 200,
+               what="custody opened")
+    first = min(c.post("/handoffs", json={"shipment_id": shipment["id"]}, headers=sh).json()["steps"],
+                key=lambda s: s["seq"])
+    for kind in ("handoff", "package"):
+        payload = c.post("/qr/generate", json={"handoff_id": first["id"], "kind": kind}, headers=sh).json()["payload"]
+        c.post(f"/handoffs/{first['id']}/scan", headers=th, json={
+            "scan_id": str(uuid.uuid4()), "kind": kind, "payload": payload, "lat": 49.0097,
+            "lon": 2.5479}).raise_for_status()
+    c.post(f"/handoffs/{first['id']}/photos", headers=sh, files={"file": ("p.jpg", JPEG, "image/jpeg")})
+    number = shipment["tracking_number"]
+    assert c.get(f"/tracking/{number}").json()["status"] == "out_for_delivery"
+    return number
 
 
 if __name__ == "__main__":
