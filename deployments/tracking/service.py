@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from actors.custody import CUSTODY_EVENTS
 from actors.custody.errors import CustodyNotFound
-from actors.custody.schemas import CustodyOut, EventIn, ProofIn
+from actors.custody.schemas import EventIn, ProofIn
 from deployments.kit import Ctx, FormField, ServiceSpec, op, uses
 from deployments.shipments import Shipments
 from deployments.tracking.custody import CustodyDesk
@@ -107,18 +107,23 @@ class Tracking(CustodyDesk):
         return await self.get(ctx, str(id))
 
     async def _public(self, number: str) -> PublicTrackingOut:
-        try:
-            shipment = await self.shipments.by_tracking_number(number.strip().upper())
-        except NotFound:
-            raise CustodyNotFound("No shipment has this tracking number.", number=number) from None
-        try:
-            state: CustodyOut = await self.custody.call(shipment.id, "state")
-        except CustodyNotFound:
+        """From the custody tables (the shard commits before it answers, so they are as new
+        as any acknowledged change): one read for the state and its events. Before custody
+        opens, the Shipment Service knows the number."""
+        number = number.strip().upper()
+        async with self.uow(read=True) as uow:
+            state = await uow.repo(CustodyState).find(tracking_number=number)
+            events = await uow.all(select(TrackingEvent).where(TrackingEvent.shipment_id == state.shipment_id)
+                                   .order_by(TrackingEvent.seq)) if state is not None else []
+        if state is None:
+            try:
+                shipment = await self.shipments.by_tracking_number(number)
+            except NotFound:
+                raise CustodyNotFound("No shipment has this tracking number.", number=number) from None
             return PublicTrackingOut(tracking_number=shipment.tracking_number, status="pre_transit",
                                      last_event_at=utcnow(), events=[])
-        events = await self._events(shipment.id)
         return PublicTrackingOut(tracking_number=state.tracking_number, status=state.status,
-                                 last_event_at=events[-1].occurred_at if events else utcnow(),
+                                 last_event_at=state.last_event_at,
                                  events=[TrackingEventOut.model_validate(e) for e in events])
 
     async def _events(self, shipment_id: uuid.UUID) -> list[TrackingEvent]:

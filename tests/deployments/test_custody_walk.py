@@ -193,6 +193,14 @@ class TestWalk:
         assert client.get(f"/tracking/{number.lower()}").status_code == 200
         problem(client.get("/tracking/P2PXXXXXXXXXX"), 404, "tracking.not_found")
 
+    def test_a_shipment_not_yet_in_custody_is_public_as_pre_transit(self, client):
+        _, h = signed_up(client)
+        draft = create_shipment(client, h)
+        r = client.get(f"/tracking/{draft['tracking_number']}")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "pre_transit" and r.json()["events"] == []
+        problem(client.get(f"/tracking/{draft['id']}", headers=h), 404, "tracking.not_found")
+
     def test_a_retried_scan_answers_its_first_outcome_and_is_recorded_once(self, client, w, settings):
         s0, sid = w.steps[0], uuid.uuid4()
         payload = code(client, w.sender[1], s0, "handoff")
