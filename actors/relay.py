@@ -71,11 +71,21 @@ class RedisStreamBus:
         await self.r.xadd(self.stream, {"event": event.model_dump_json()}, maxlen=100_000, approximate=True)
 
     async def consume_once(self) -> int:
+        from redis.exceptions import ResponseError  # optional, as above
+
         await self._ensure_groups()
         handled = 0
         for group in self.groups:
             for start in ("0", ">"):  # own pending entries first, then new ones
-                batches: Any = await self.r.xreadgroup(group, "relay", {self.stream: start}, count=100)
+                try:
+                    batches: Any = await self.r.xreadgroup(group, "relay", {self.stream: start}, count=100)
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    # the stream is gone (Redis restarted without persistence, or flushed):
+                    # make the groups again; the outbox keeps what was not relayed yet
+                    self._ready = False
+                    return handled
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:
                         event = Envelope.model_validate(json.loads(fields[b"event"]))

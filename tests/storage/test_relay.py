@@ -89,3 +89,22 @@ async def test_redis_streams_deliver_to_each_group_and_redeliver_after_a_crash(d
     finally:
         await bus.r.delete(stream)
         await bus.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="P2P_TEST_REDIS_URL not set")
+async def test_the_bus_makes_its_groups_again_when_the_stream_is_lost(db):
+    stream = f"p2p:test-events:{uuid.uuid4().hex}"
+    rec = Recorder()
+    bus = RedisStreamBus(REDIS_URL, {"thing.happened": ["a"]}, rec, stream=stream)
+    relay = EventRelay(db, bus)
+    try:
+        assert await bus.consume_once() == 0  # groups made
+        await bus.r.delete(stream)  # as a Redis restart without persistence would
+        assert await bus.consume_once() == 0  # NOGROUP: noticed, groups to be made again
+        event_id = uuid.uuid4().hex
+        await emit(db, event_id)
+        await relay.drain()
+        assert [e for k, e in rec.seen if k == "a"][-1:] == [event_id]
+    finally:
+        await bus.r.delete(stream)
+        await bus.close()
