@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.factories.common import POSTGRES_URL, REDIS_URL, pg_database
+from tests.factories.common import POSTGRES_URL, REDIS_URL, flush_redis, pg_database
 
 
 def free_port() -> int:
@@ -24,6 +24,8 @@ def e2e_settings(tmp_path_factory):
 
     name = f"p2p_e2e_{uuid.uuid4().hex[:8]}"
     db_url = pg_database(POSTGRES_URL, name) if POSTGRES_URL else None
+    if REDIS_URL:  # a fresh database needs a fresh event stream: old events name rows it lacks
+        flush_redis(REDIS_URL)
     yield Settings(env="test", data_dir=tmp_path_factory.mktemp("e2e"), database_url=db_url, redis_url=REDIS_URL,
                    http_port=free_port(), topology="full")
     if POSTGRES_URL:
