@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 from deployments.customs.errors import DestinationNotCovered, NoFxRate, NoRuleForDate
+from deployments.customs.hs import DATA
+from deployments.customs.schemas import ChargeOut, DutiesOut
 from p2p.money import exponent
-
-DATA = Path(__file__).with_name("data")
 
 
 def half_up(value: Decimal) -> int:
@@ -33,49 +33,6 @@ class Line:
     """One HS line of a consignment: its code (None: unknown) and value in the consignment's currency."""
     hs_code: str | None
     value_minor: int
-
-
-@dataclass(frozen=True)
-class Charge:
-    kind: str  # duty | flat_duty | tax
-    description: str
-    hs_code: str | None
-    base_minor: int
-    rate: str | None
-    amount_minor: int
-
-
-@dataclass(frozen=True)
-class Quote:
-    destination: str
-    region: str
-    date: dt.date
-    rule: str
-    rule_valid_from: dt.date
-    rule_valid_to: dt.date | None
-    basis: str
-    currency: str
-    declared_currency: str
-    declared_value_minor: int
-    fx_rate: str
-    value_minor: int
-    duty_rate: str
-    duty_de_minimis_minor: int | None
-    duty_de_minimis_applied: bool
-    flat_duty_applied: bool
-    tax_name: str | None
-    tax_rate: str | None
-    tax_de_minimis_minor: int | None
-    tax_de_minimis_applied: bool
-    duty_minor: int
-    tax_minor: int
-    total_minor: int
-    charges: list[Charge] = field(default_factory=list)
-    source: str = ""
-    as_of: str = ""
-    fx_source: str = ""
-    fx_as_of: str = ""
-    rounding: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,12 +105,6 @@ def shipped() -> Tables:
     return Tables.load()
 
 
-@lru_cache
-def hs_chapters() -> dict[str, str]:
-    """The HS chapters an HS code may start with (01-97 without the reserved 77), and their titles."""
-    return json.loads((DATA / "hs_chapters.json").read_text())["chapters"]
-
-
 def _grouped(lines: Sequence[Line]) -> dict[str | None, int]:
     out: dict[str | None, int] = {}
     for ln in lines:
@@ -167,7 +118,7 @@ def money_text(minor: int, currency: str) -> str:
 
 
 def quote(tables: Tables, *, destination: str, currency: str, lines: Sequence[Line], on: dt.date,
-          origin: str | None = None, hs_lines: int | None = None) -> Quote:
+          origin: str | None = None, hs_lines: int | None = None) -> DutiesOut:
     """Duties and taxes of a consignment of `lines` (values in `currency`) entering
     `destination` on `on`. `hs_lines` overrides the count of distinct HS codes (for the
     flat per-line duty) when a caller quotes a total rather than its lines."""
@@ -183,7 +134,7 @@ def quote(tables: Tables, *, destination: str, currency: str, lines: Sequence[Li
     dm = duty.get("de_minimis_minor")
     tax_charges, tax_rate, tax_relieved = _tax(rule, dest, destination, value, duty_total, cur)
     tax_total = sum(c.amount_minor for c in tax_charges)
-    return Quote(
+    return DutiesOut(
         destination=destination, region=region, date=on, rule=rule["id"],
         rule_valid_from=dt.date.fromisoformat(rule["valid_from"]),
         rule_valid_to=dt.date.fromisoformat(rule["valid_to"]) if rule["valid_to"] else None, basis=rule["basis"],
@@ -200,26 +151,26 @@ def quote(tables: Tables, *, destination: str, currency: str, lines: Sequence[Li
 
 
 def _duty(rule: dict[str, Any], by_hs: dict[str | None, int], value: int, cur: str,
-          hs_lines: int | None) -> list[Charge]:
+          hs_lines: int | None) -> list[ChargeOut]:
     duty, flat = rule["duty"], rule.get("flat_duty")
     if flat and value <= flat["max_value_minor"]:
         n = hs_lines or len(by_hs) or 1
         each = flat["per_line_minor"]
-        return [Charge("flat_duty", f"Flat customs duty: {n} HS line(s) x {money_text(each, cur)}", None, value, None,
-                       each * n)]
+        return [ChargeOut(kind="flat_duty", description=f"Flat customs duty: {n} HS line(s) x {money_text(each, cur)}",
+                          hs_code=None, base_minor=value, rate=None, amount_minor=each * n)]
     dm = duty.get("de_minimis_minor")
     if dm is not None and value <= dm:
         return []
     out = []
     for hs, base in by_hs.items():
         rate = Decimal(duty.get("chapters", {}).get((hs or "")[:2], duty["rate"]))
-        out.append(Charge("duty", f"Customs duty on HS {hs or 'unclassified'}", hs, base, str(rate),
-                          half_up(base * rate)))
+        out.append(ChargeOut(kind="duty", description=f"Customs duty on HS {hs or 'unclassified'}", hs_code=hs,
+                             base_minor=base, rate=str(rate), amount_minor=half_up(base * rate)))
     return out
 
 
 def _tax(rule: dict[str, Any], dest: dict[str, Any], country: str, value: int, duty: int,
-         cur: str) -> tuple[list[Charge], str | None, bool]:
+         cur: str) -> tuple[list[ChargeOut], str | None, bool]:
     tax = rule.get("tax")
     if not tax:
         return [], None, False
@@ -228,8 +179,9 @@ def _tax(rule: dict[str, Any], dest: dict[str, Any], country: str, value: int, d
     if dm is not None and value <= dm:
         return [], str(rate), True
     base = value + duty if tax.get("base") == "value_plus_duty" else value
-    return [Charge("tax", f"{tax['name']} {(rate * 100).normalize():f}% ({country})", None, base, str(rate),
-                   half_up(base * rate))], str(rate), False
+    charge = ChargeOut(kind="tax", description=f"{tax['name']} {(rate * 100).normalize():f}% ({country})",
+                       hs_code=None, base_minor=base, rate=str(rate), amount_minor=half_up(base * rate))
+    return [charge], str(rate), False
 
 
 def sdr_value(tables: Tables, amount_minor: int, currency: str) -> int:

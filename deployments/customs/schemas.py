@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from deployments.customs.duties import hs_chapters
+from deployments.customs.hs import hs_chapters
 from deployments.kit import Schema
 from p2p.money import CountryCode, Currency
 

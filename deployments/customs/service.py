@@ -119,15 +119,14 @@ class Customs(Service):
         if missing or destination is None or value_minor is None or currency is None:
             raise DutiesQueryIncomplete("Give declaration_id, or destination, value_minor and currency.",
                                         missing=missing)
-        q = tables.quote(tables.shipped(), destination=destination, currency=currency,
-                         lines=[tables.Line(hs_code, value_minor)], on=on, origin=origin, hs_lines=lines)
-        return DutiesOut.model_validate(q)
+        return tables.quote(tables.shipped(), destination=destination, currency=currency,
+                            lines=[tables.Line(hs_code, value_minor)], on=on, origin=origin, hs_lines=lines)
 
     # -- helpers -----------------------------------------------------------------------------
     def _quote(self, destination: str, currency: str, lines: list[tuple[str, int]], on: dt.date,
                origin: str | None) -> DutiesOut:
-        return DutiesOut.model_validate(tables.quote(tables.shipped(), destination=destination, currency=currency,
-                                                     lines=[tables.Line(*ln) for ln in lines], on=on, origin=origin))
+        return tables.quote(tables.shipped(), destination=destination, currency=currency,
+                            lines=[tables.Line(*ln) for ln in lines], on=on, origin=origin)
 
     def _written(self, facts: ShipmentCustomsFacts, body: DeclarationBody) -> dict:
         """The columns a valid body writes: items with their values, total, form, duties."""

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from deployments.customs.duties import Line, Tables, half_up, hs_chapters, quote, sdr_value, shipped
+from deployments.customs.duties import Line, Tables, half_up, quote, sdr_value, shipped
 from deployments.customs.errors import DestinationNotCovered, NoFxRate, NoRuleForDate
 from deployments.customs.forms import form_of
+from deployments.customs.hs import hs_chapters
 
 
 def q(destination: str, currency: str, *lines: tuple[str, int], on: date, **kw):
