@@ -58,11 +58,30 @@ class Settings(BaseSettings):
                                                "for shipments; default the shipped deployments/shipments/data/"
                                                "prohibited.json.")
 
+    # -- money --------------------------------------------------------------------------
+    platform_fee_bps: int = Field(default=1000, ge=0, le=5000, description="The platform's fee on a booking, in "
+                                  "basis points of the carriers' prices (1000 = 10%), rounded half up.")
+    public_url: str | None = Field(default=None, description="The platform's public base URL (3-D Secure "
+                                   "return pages, webhook targets); default http://<http_host>:<http_port>.")
+    payment_webhook_secret: str = Field(default="whsec_cDJwLXNhbmRib3gtZGV2ZWxvcG1lbnQta2V5LTAwMDE=",
+                                        description="Standard Webhooks secret (whsec_<base64>) shared with the "
+                                        "payment processor; the default is for development and tests only.")
+    payment_webhook_tolerance_s: int = Field(default=300, ge=1, description="A signed webhook older or newer "
+                                             "than this is refused (replay protection).")
+    payment_action_ttl_s: int = Field(default=3600, ge=60, description="A payment waiting for 3-D Secure "
+                                      "this long is canceled as abandoned.")
+    payout_min_minor: int = Field(default=100, ge=1, description="The smallest payout a batch makes, in minor "
+                                  "units of the payout's currency.")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'p2p.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -50,3 +50,12 @@ HandoffStatus = Literal["planned", "awaiting_dropoff", "awaiting_pickup", "trans
 ScanOutcome = Literal["ok", "invalid", "expired", "replayed"]
 # exception reason codes carry one of these prefixes (domain.md)
 REASON_PREFIXES = ("carrier_", "consignee_", "customs_", "weather_", "other_")
+
+# -- money (domain.md) --------------------------------------------------------------------
+PaymentStatus = Literal["requires_payment_method", "requires_confirmation", "requires_action", "processing",
+                        "succeeded", "failed", "canceled"]
+EscrowStatus = Literal["awaiting_funds", "held", "disputed", "released", "refunded"]
+EscrowEntryStatus = Literal["held", "disputed", "released", "refunded"]
+PayoutStatus = Literal["pending", "in_transit", "paid", "failed", "canceled"]
+DisputeStatus = Literal["needs_response", "under_review", "won", "lost"]
+FeeType = Literal["platform_fee", "payment_processor_fee", "fx_fee", "dispute_fee", "other"]

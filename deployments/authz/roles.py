@@ -23,6 +23,7 @@ SYSTEM_ROLES: dict[str, SystemRole] = {
     "courier": SystemRole("Local first and last mile"),
     "support": SystemRole("Helps users"),
     "compliance": SystemRole("Reviews vehicles and documents"),
+    "finance": SystemRole("Runs the money: ledger, reconciliation, payouts, refunds"),
     "admin": SystemRole("Everything", inherits=(), permissions=("*",)),
 }
 

@@ -27,3 +27,8 @@ class BookingLapsed(Conflict):
 class NotACarrier(Forbidden):
     """Only the carrier of a leg accepts or declines it; only the sender cancels."""
     code = "booking.not_carrier"
+
+
+class MixedCurrencies(Conflict):
+    """The legs are priced in different currencies (no FX conversion yet)."""
+    code = "booking.mixed_currencies"

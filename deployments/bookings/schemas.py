@@ -60,3 +60,21 @@ class BookingOut(Schema):
     legs: list[AssignmentOut]
     version: int
     created_at: datetime
+
+
+class PricePart(Schema):
+    """One beneficiary's part of a booking's price."""
+    kind: Literal["carrier", "platform_fee"]
+    beneficiary_id: UserId | None = Field(description="The traveler or courier paid for the leg; none for the "
+                                                      "platform fee")
+    leg_seq: int | None = None
+    amount_minor: int = Field(ge=0)
+
+
+class BookingPrice(Schema):
+    booking_id: BookingId
+    sender_id: UserId
+    status: BookingStatus
+    currency: str
+    total_minor: int
+    parts: list[PricePart]

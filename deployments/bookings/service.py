@@ -24,7 +24,7 @@ from deployments.bookings.events import (
     BookingConfirmed,
     BookingCreated,
 )
-from deployments.bookings.holds import BookingHolds
+from deployments.bookings.price import BookingPricing
 from deployments.bookings.schemas import BookingCreate, BookingOut
 from deployments.kit import Ctx, ServiceSpec, crud, internal, on, op
 from deployments.trips.events import TripCancelled
@@ -34,7 +34,7 @@ from storage.db import utcnow
 from storage.models.bookings import Booking, LegAssignment
 
 
-class Bookings(BookingHolds):
+class Bookings(BookingPricing):
     mine = crud.list_mine("GET /bookings", Booking, BookingOut, perm="bookings:read", owner="sender_id",
                           filters={"status": BookingStatus}, doc="The caller's own bookings (as sender), oldest first.")
 
