@@ -137,6 +137,8 @@ async def _check_reversal(session, t: TransferIn) -> None:
     if orig is None or orig.state != "posted" or orig.action == "void":
         raise ReversalMismatch(f"Transfer {t.id} reverses {t.reverses_id}, which is not a posted transfer.",
                                id=str(t.id), reverses_id=str(t.reverses_id))
+    if await session.scalar(select(LedgerTransfer.id).where(LedgerTransfer.reverses_id == orig.id)) is not None:
+        raise ReversalMismatch(f"Transfer {orig.id} was already reversed.", id=str(t.id), reverses_id=str(orig.id))
     lines = (await session.execute(select(LedgerEntry.account_id, LedgerEntry.side, LedgerEntry.amount_minor)
                                    .where(LedgerEntry.transfer_id == orig.id, LedgerEntry.phase == "posted"))).all()
     want = sorted((a, "credit" if s == "debit" else "debit", m) for a, s, m in lines)
