@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
@@ -24,9 +24,6 @@ from deployments.accounting.schemas import (
 )
 from storage.db import utcnow
 from storage.models.accounting import LedgerAccount, LedgerEntry, LedgerTransfer
-
-if TYPE_CHECKING:
-    from deployments.accounting.service import Accounting
 
 CLAIM_SOURCES = ("payments", "escrow", "payouts")  # the services whose records name ledger transfers
 FEE_KINDS = ("revenue", "processor_fees", "dispute_fees", "dispute_losses")
@@ -80,8 +77,8 @@ async def balances(session, kind: str, currency: str | None) -> list[BalanceOut]
                  a.credits_posted) for a in (await session.scalars(q)).all()]
 
 
-async def gather_claims(svc: "Accounting") -> list[LedgerClaim]:
-    """Every money service's claims, asked concurrently."""
+async def gather_claims(svc: Any) -> list[LedgerClaim]:
+    """Every money service's claims (the Accounting Service `svc` asks them), concurrently."""
     answers = await asyncio.gather(*(svc.rt.client(key).ledger_claims() for key in CLAIM_SOURCES
                                      if "ledger_claims" in svc.rt.registry[key].internals))
     return [c for claims in answers for c in claims]
