@@ -2,6 +2,10 @@
 The same code as the compact topology, with the relay driven by the caller."""
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from deployments.edge import add_edge_pages
 from deployments.kit.http import build_app
 from deployments.kit.runtime import Runtime
@@ -18,3 +22,12 @@ class LocalPlatform:
 
     async def drain_events(self) -> int:
         return await self.relay.drain()
+
+    async def deliver_webhooks(self) -> int:
+        """One delivery round of the sandbox processor's queued webhooks, POSTed through this
+        app (signed, as over the network); later events (a dispute after a payment) come out
+        in later rounds. Returns how many were delivered."""
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url=self.runtime.settings.base_url) as http:
+            payments: Any = self.runtime.services["payments"]
+            return await payments.deliver_webhooks(http)

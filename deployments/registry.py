@@ -3,14 +3,18 @@ the README's API table all derive from it. A new service is one module plus one 
 from __future__ import annotations
 
 from deployments import (
+    accounting,
     auth,
     authz,
     bookings,
     couriers,
     customs,
+    escrow,
     handoffs,
     itineraries,
     locations,
+    payments,
+    payouts,
     qr,
     routes,
     shipments,
@@ -37,6 +41,10 @@ SPECS: list[ServiceSpec] = [
     handoffs.SPEC,
     tracking.SPEC,
     customs.SPEC,
+    payments.SPEC,
+    escrow.SPEC,
+    payouts.SPEC,
+    accounting.SPEC,
     routes.SPEC,
     trip_search.SPEC,
 ]

@@ -5,8 +5,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_WEBHOOK_SECRET = "whsec_cDJwLXNhbmRib3gtZGV2ZWxvcG1lbnQta2V5LTAwMDE="
 
 
 class Settings(BaseSettings):
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
                                   "basis points of the carriers' prices (1000 = 10%), rounded half up.")
     public_url: str | None = Field(default=None, description="The platform's public base URL (3-D Secure "
                                    "return pages, webhook targets); default http://<http_host>:<http_port>.")
-    payment_webhook_secret: str = Field(default="whsec_cDJwLXNhbmRib3gtZGV2ZWxvcG1lbnQta2V5LTAwMDE=",
+    payment_webhook_secret: str = Field(default=DEV_WEBHOOK_SECRET,
                                         description="Standard Webhooks secret (whsec_<base64>) shared with the "
                                         "payment processor; the default is for development and tests only.")
     payment_webhook_tolerance_s: int = Field(default=300, ge=1, description="A signed webhook older or newer "
@@ -72,6 +74,12 @@ class Settings(BaseSettings):
                                       "this long is canceled as abandoned.")
     payout_min_minor: int = Field(default=100, ge=1, description="The smallest payout a batch makes, in minor "
                                   "units of the payout's currency.")
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> "Settings":
+        if self.env == "production" and self.payment_webhook_secret == DEV_WEBHOOK_SECRET:
+            raise ValueError("P2P_PAYMENT_WEBHOOK_SECRET must be set in production (the default is public)")
+        return self
 
     @property
     def effective_database_url(self) -> str:

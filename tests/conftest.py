@@ -31,6 +31,9 @@ pytest_plugins = [
     "tests.factories.custody",
     "tests.factories.e2e",
     "tests.factories.customs",
+    "tests.factories.money",
+    "tests.factories.payments",
+    "tests.factories.payouts",
 ]
 
 from tests.factories.common import POSTGRES_URL, REDIS_URL, backends, flush_redis, pg_database  # noqa: E402

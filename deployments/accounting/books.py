@@ -25,7 +25,6 @@ from deployments.accounting.schemas import (
 from storage.db import utcnow
 from storage.models.accounting import LedgerAccount, LedgerEntry, LedgerTransfer
 
-CLAIM_SOURCES = ("payments", "escrow", "payouts")  # the services whose records name ledger transfers
 FEE_KINDS = ("revenue", "processor_fees", "dispute_fees", "dispute_losses")
 MAX_LISTED = 200  # mismatches listed per check at most (the count is exact)
 
@@ -77,10 +76,9 @@ async def balances(session, kind: str, currency: str | None) -> list[BalanceOut]
                  a.credits_posted) for a in (await session.scalars(q)).all()]
 
 
-async def gather_claims(svc: Any) -> list[LedgerClaim]:
-    """Every money service's claims (the Accounting Service `svc` asks them), concurrently."""
-    answers = await asyncio.gather(*(svc.rt.client(key).ledger_claims() for key in CLAIM_SOURCES
-                                     if "ledger_claims" in svc.rt.registry[key].internals))
+async def gather_claims(sources: list[ClaimSource]) -> list[LedgerClaim]:
+    """Every money service's claims, asked concurrently."""
+    answers = await asyncio.gather(*(s.ledger_claims() for s in sources))
     return [c for claims in answers for c in claims]
 
 

@@ -27,7 +27,7 @@ from deployments.accounting.errors import (
     Refused,
 )
 from deployments.accounting.schemas import BalanceOut, ManualEntries, ReconcileOut, ReportOut, TransferIn, TransferOut
-from deployments.kit import Ctx, Service, ServiceSpec, internal, op
+from deployments.kit import Ctx, Service, ServiceSpec, internal, op, uses
 from p2p.money import Currency
 from storage.models.accounting import LedgerAccount, LedgerFailure, LedgerTransfer
 
@@ -37,6 +37,11 @@ _RETRIES = 3
 
 
 class Accounting(Service):
+    # The money services whose records name ledger transfers: reconcile asks each for its claims.
+    payments = uses(books.ClaimSource, "payments")
+    escrow = uses(books.ClaimSource, "escrow")
+    payouts = uses(books.ClaimSource, "payouts")
+
     # -- HTTP ----------------------------------------------------------------------------
     @op("POST /accounting/entries", status=201, perm="accounting:write")
     async def entries(self, ctx: Ctx, body: ManualEntries) -> list[TransferOut]:
@@ -64,7 +69,7 @@ class Accounting(Service):
         account's balance equals the sum of its entries and keeps its flags, every transfer
         balances, every pending transfer resolved at most once, and every payment, escrow
         entry and payout matches its ledger transfers. Lists each mismatch."""
-        claims = await books.gather_claims(self)
+        claims = await books.gather_claims([self.payments, self.escrow, self.payouts])
         async with self.uow(read=True) as uow:
             return await books.reconcile(uow.session, claims)
 

@@ -62,9 +62,7 @@ class PaymentDesk(Protocol):
 
 class Escrows(Service):
     ledger = uses(Accounting)
-    @property
-    def payments(self) -> PaymentDesk:  # becomes uses(PaymentDesk, "payments") once Payments has these internals
-        return self.rt.client("payments")  # type: ignore[return-value]
+    payments = uses(PaymentDesk, "payments")
     bookings = uses(Bookings)
 
     mine = crud.list_mine("GET /escrow", Escrow, EscrowOut, perm="escrow:read", owner="payer_id",
@@ -221,6 +219,9 @@ class Escrows(Service):
                                        leg_seq=p.leg_seq, amount_minor=p.amount_minor, status="held",
                                        hold_transfer_id=transfer_id("escrow", en_id, "hold")))
         source = AccountRef(kind="escrow", owner_id=booking_id)
+        available = (await self.ledger.balance("escrow", booking_id, currency)).available_minor
+        if available < sum(en.amount_minor for en in entries):
+            return await self._open_refunded(eid, payment_id, booking_id, payer_id, currency, amount_minor, available)
         await self.ledger.post([TransferIn.move(
             en.hold_transfer_id, source, AccountRef(kind="payable", owner_id=en.beneficiary_id)
             if en.beneficiary_id else AccountRef(kind="revenue"), en.amount_minor, currency, code="escrow.hold",
@@ -238,6 +239,27 @@ class Escrows(Service):
         booking = await self.bookings.view(booking_id)
         if booking.status in ("expired", "declined", "cancelled"):  # closed before the money arrived
             return await self._refund(eid, f"booking_{booking.status}", override=True)
+        return await self._view(eid)
+
+    async def _open_refunded(self, eid: uuid.UUID, payment_id: uuid.UUID, booking_id: uuid.UUID, payer_id: uuid.UUID,
+                             currency: str, amount_minor: int, available: int) -> EscrowOut:
+        """The payment was (partly) refunded before its escrow opened: nothing is held; what
+        is still in the escrow account goes back to the payer too."""
+        refund = await self.payments.refund(payment_id, available, "refunded_before_escrow", f"escrow:{eid}:refund") \
+            if available > 0 else None
+        try:
+            async with self.uow() as uow:
+                if await uow.repo(Escrow).get(eid) is None:
+                    e = uow.repo(Escrow).add(Escrow(
+                        id=eid, booking_id=booking_id, payment_id=payment_id, payer_id=payer_id, currency=currency,
+                        amount_minor=amount_minor, status="refunded", refunded_at=utcnow(),
+                        refund_reason="refunded_before_escrow", refunded_minor=available,
+                        refund_id=getattr(refund, "id", None), entries=[]))
+                    await uow.flush()
+                    uow.emit(EscrowRefunded.of(e, reason="refunded_before_escrow", refunded_minor=available,
+                                               chargeback_minor=0), entity_id=e.id, version=e.version)
+        except IntegrityError:
+            pass  # opened concurrently
         return await self._view(eid)
 
     async def _release(self, id: uuid.UUID, *, override: bool) -> EscrowOut:
@@ -331,7 +353,7 @@ class Escrows(Service):
             if row.status == "held":
                 for en in row.entries:
                     en.status = "disputed"
-                self._set(row, "disputed", held_by=by[:40], hold_reason=reason[:200])
+                self._set(row, "disputed", held_by=by[:60], hold_reason=reason[:200])
                 uow.emit(EscrowDisputedEvent.of(row, held_by=row.held_by), entity_id=row.id, version=row.version)
             elif row.status != "disputed":
                 raise EscrowClosed(f"The escrow is {row.status}; its money has moved.", id=str(id), status=row.status)

@@ -11,6 +11,7 @@ import time
 import typing
 import uuid
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from fastapi import (
@@ -141,6 +142,18 @@ class FormField:
     """Marks a parameter as a multipart form field: `kind: Annotated[str, FormField()]`."""
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    """A parameter of this type receives the request as it came: the raw body bytes and the
+    headers (lower-case names), for handlers that must verify a signature over the exact
+    bytes (incoming webhooks). Plain data, so it pickles when the edge forwards an op."""
+
+    body: bytes
+    headers: dict[str, str]
+    method: str = "POST"
+    path: str = ""
+
+
 class UploadTooLarge(ProblemError):
     """The uploaded file exceeds the platform's ceiling for any upload."""
     code, status, title = "request.too_large", 413, "Content too large"
@@ -183,6 +196,23 @@ def _param(name: str, annotation: Any, default: Any, path_names: set[str]) -> in
                              annotation=typing.Annotated[(annotation, *validators, marker)], default=default)
 
 
+def _method_params(fn: Callable, hints: dict[str, Any], path_names: set[str]
+                   ) -> tuple[list[inspect.Parameter], list[str], list[str]]:
+    """The FastAPI parameters of a service method's arguments, and the names of its uploads
+    and of its `RawRequest` arguments (filled from the request, not parameters)."""
+    params, uploads, raws = [], [], []
+    for name, p in inspect.signature(fn).parameters.items():
+        if name in ("self", "ctx"):
+            continue
+        if hints.get(name) is RawRequest:
+            raws.append(name)
+            continue
+        if hints.get(name) is Upload:
+            uploads.append(name)
+        params.append(_param(name, hints.get(name, str), p.default, path_names))
+    return params, uploads, raws
+
+
 def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Callable[[], Any]) -> Callable:
     hints = typing.get_type_hints(fn, include_extras=True)
     path_names = set(re.findall(r"{(\w+)}", op_.path))
@@ -193,18 +223,17 @@ def make_endpoint(runtime, spec: ServiceSpec, op_: Op, fn: Callable, target: Cal
         inspect.Parameter("_api_key", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
                           default=Depends(api_key_header)),
     ]
-    uploads = []
-    for name, p in inspect.signature(fn).parameters.items():
-        if name in ("self", "ctx"):
-            continue
-        if hints.get(name) is Upload:
-            uploads.append(name)
-        params.append(_param(name, hints.get(name, str), p.default, path_names))
+    own, uploads, raws = _method_params(fn, hints, path_names)
+    params.extend(own)
 
     async def endpoint(request: Request, _bearer=None, _api_key=None, **kwargs):
         ctx = await request_context(runtime, request, op_, _bearer, _api_key)
         for name in uploads:
             kwargs[name] = await read_upload(kwargs[name])
+        if raws:
+            raw = RawRequest(body=await request.body(), headers={k.lower(): v for k, v in request.headers.items()},
+                             method=request.method, path=request.url.path)
+            kwargs.update({name: raw for name in raws})
 
         async def produce() -> Response:
             result = await getattr(target(), op_.name)(ctx, **kwargs)

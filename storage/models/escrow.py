@@ -27,7 +27,7 @@ class Escrow(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="held", index=True)
-    held_by: Mapped[str | None] = mapped_column(String(40), doc="Why it is frozen: a dispute id or hold:<user>")
+    held_by: Mapped[str | None] = mapped_column(String(60), doc="Why it is frozen: a dispute id or hold:<user>")
     hold_reason: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None] = mapped_column()
     released_at: Mapped[datetime | None] = mapped_column()

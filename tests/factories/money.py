@@ -48,21 +48,25 @@ def reconciled(client, headers) -> dict:
 PARCEL = {"weight_g": 2000, "volume_cm3": 8000, "items": 1, "category": "parcel"}
 
 
-def booked(client, call, platform, *, confirm: bool = True) -> dict:
+def booked(client, call, platform, *, confirm: bool = True, courier: bool = True, **trip_kw) -> dict:
     """A sender's booking of a London -> LHR courier leg (18.50 GBP) and an LHR -> JFK flight
     (15.00 GBP/kg, 2 kg: 30.00), confirmed by both carriers unless `confirm` is False. Its
-    price is 48.50 + the platform fee (10%: 4.85) = 53.35 GBP."""
+    price is 48.50 + the platform fee (10%: 4.85) = 53.35 GBP. Without the courier leg, and
+    with `trip_kw` (currency, per_kg_minor), the flight alone in another currency."""
     from tests.factories.trips import courier_leg, courier_segment, create_trip, flight_leg, itinerary, traveler
 
     tu, th = traveler(client, call, platform)
-    trip = create_trip(client, th)
-    cu, ch, seg = courier_segment(client, call, platform)
+    trip = create_trip(client, th, **trip_kw)
+    legs, cu, ch = [flight_leg(trip)], None, None
+    if courier:
+        cu, ch, seg = courier_segment(client, call, platform)
+        legs.insert(0, courier_leg(seg, trip))
     su, sh = signed_up(client)
-    it = itinerary(client, sh, [courier_leg(seg, trip), flight_leg(trip)])
+    it = itinerary(client, sh, legs)
     r = client.post("/bookings", json={"itinerary_id": it["id"], **PARCEL}, headers=sh)
     assert r.status_code == 201, r.text
     b = r.json()
     if confirm:
-        for h in (th, ch):
+        for h in (th, ch) if courier else (th,):
             assert client.put(f"/bookings/{b['id']}/confirm", headers=h).status_code == 200
     return {"booking": b, "sender": su, "sh": sh, "traveler": tu, "th": th, "courier": cu, "ch": ch, "trip": trip}

@@ -62,3 +62,11 @@ def test_a_trip_price_rounds_up_per_gram_and_keeps_the_minimum():
     assert trip_price(1, 1000, 0) == 1            # a gram costs a whole minor unit, never a fraction
     assert trip_price(200, 1000, 500) == 500      # the trip's minimum
     assert trip_price(2500, 333, 0) == 833        # 832.5 rounded up
+
+
+def test_production_refuses_the_public_development_webhook_secret():
+    from p2p.settings import Settings
+
+    with pytest.raises(ValueError, match="P2P_PAYMENT_WEBHOOK_SECRET"):
+        Settings(env="production")
+    assert Settings(env="production", payment_webhook_secret="whsec_c2VjcmV0").env == "production"

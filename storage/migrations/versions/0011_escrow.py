@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('held_by', sa.String(length=40), nullable=True),
+    sa.Column('held_by', sa.String(length=60), nullable=True),
     sa.Column('hold_reason', sa.String(length=200), nullable=True),
     sa.Column('delivered_at', storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('released_at', storage.db.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,4 @@
+"""Payment Service."""
+from deployments.payments.service import SPEC, Payments
+
+__all__ = ["SPEC", "Payments"]
