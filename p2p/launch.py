@@ -28,7 +28,11 @@ def _export_settings(settings: Settings) -> dict[str, str]:
     """Absolute paths and explicit URLs in the environment, so every Ray worker agrees."""
     data_dir = settings.ensure_data_dir().resolve()
     env = {"P2P_DATA_DIR": str(data_dir), "P2P_DATABASE_URL": settings.model_copy(
-        update={"data_dir": data_dir}).effective_database_url, "P2P_ENV": settings.env}
+        update={"data_dir": data_dir}).effective_database_url, "P2P_ENV": settings.env,
+        # where the platform answers, for what replicas hand out or call back (3-D Secure
+        # pages, the sandbox processor's webhooks)
+        "P2P_PUBLIC_URL": settings.base_url, "P2P_HTTP_HOST": settings.http_host,
+        "P2P_HTTP_PORT": str(settings.http_port)}
     if settings.redis_url:
         env["P2P_REDIS_URL"] = settings.redis_url
     for key, value in os.environ.items():
