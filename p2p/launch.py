@@ -31,8 +31,9 @@ def _export_settings(settings: Settings) -> dict[str, str]:
         update={"data_dir": data_dir}).effective_database_url, "P2P_ENV": settings.env,
         # where the platform answers, for what replicas hand out or call back (3-D Secure
         # pages, the sandbox processor's webhooks)
-        "P2P_PUBLIC_URL": settings.base_url, "P2P_HTTP_HOST": settings.http_host,
-        "P2P_HTTP_PORT": str(settings.http_port)}
+        "P2P_HTTP_HOST": settings.http_host, "P2P_HTTP_PORT": str(settings.http_port)}
+    if settings.public_url:
+        env["P2P_PUBLIC_URL"] = settings.public_url
     if settings.redis_url:
         env["P2P_REDIS_URL"] = settings.redis_url
     for key, value in os.environ.items():

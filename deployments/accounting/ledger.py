@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -196,7 +196,8 @@ async def _apply_deltas(session, b: _Batch) -> None:
             conds.append(or_(A.credits_must_not_exceed_debits.is_(False),
                              A.credits_pending + cp + A.credits_posted + cpo <= A.debits_posted + dpo))
         values = {c: getattr(A, c) + d for c, d in zip(_COLS, (dp, dpo, cp, cpo)) if d}
-        done = await session.execute(update(A).where(A.id == aid, and_(*conds)).values(**values))
+        stmt = update(A).where(A.id == aid, *conds).values(**values).execution_options(synchronize_session=False)
+        done = await session.execute(stmt)
         if done.rowcount != 1:
             acc = await session.get(A, aid)
             key = account_key(acc.kind, acc.owner_id) if acc else str(aid)

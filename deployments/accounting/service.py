@@ -106,7 +106,8 @@ class Accounting(Service):
                 continue  # made concurrently under the same id (or the same pending resolved): look again
             async with self.uow(read=True) as uow:
                 made = await ledger.load(uow.session, [t.id for t in transfers])
-            return [made[t.id].model_copy(update={"result": "created" if t in new else "exists"})
+            fresh = {t.id for t in new}
+            return [made[t.id].model_copy(update={"result": "created" if t.id in fresh else "exists"})
                     for t in transfers]
         raise IdReused("The transfers conflict with concurrent ones under the same ids; retry.")
 

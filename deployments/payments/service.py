@@ -28,51 +28,35 @@ abandoned payments; in tests and `LocalPlatform` the caller drives both
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Literal
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from deployments.accounting import Accounting, AccountRef, LedgerClaim, TransferIn, transfer_id
-from deployments.accounting.errors import ExceedsCredits, IdAlreadyFailed, Refused
+from deployments.accounting import LedgerClaim, transfer_id
 from deployments.bookings import Bookings
 from deployments.bookings.schemas import BookingPrice
-from deployments.kit import Ctx, RawRequest, Service, ServiceSpec, crud, internal, op, uses
+from deployments.kit import Ctx, RawRequest, ServiceSpec, crud, internal, op, uses
 from deployments.payments import webhooks
 from deployments.payments.errors import (
     BookingNotPayable,
     BookingUnknown,
-    FundsHeld,
     MethodNotFound,
     NothingToPay,
-    NotRefundable,
-    PaymentDisputed,
     PaymentExists,
     PaymentNotFound,
     ProcessorRefused,
     ProcessorUnavailable,
-    RefundExceedsCaptured,
-    RefundKeyReused,
     TokenInvalid,
     TokenUsed,
     WebhookInvalid,
 )
-from deployments.payments.events import (
-    PAYMENT_EVENTS,
-    ChargedPart,
-    PaymentCanceled,
-    PaymentDisputeClosed,
-    PaymentFailed,
-    PaymentRefunded,
-    PaymentSucceeded,
-)
-from deployments.payments.events import PaymentDisputed as PaymentDisputedEvent
-from deployments.payments.provider import DisputeObj, Event, IntentObj, Provider, RefundObj
+from deployments.payments.events import PAYMENT_EVENTS, ChargedPart
+from deployments.payments.processor import ProcessorEvents
+from deployments.payments.provider import Event, Provider
 from deployments.payments.sandbox import Sandbox
 from deployments.payments.schemas import (
     CardOut,
@@ -89,54 +73,15 @@ from deployments.payments.schemas import (
     TokenOut,
     WebhookAck,
 )
+from deployments.payments.transfers import LOOP_LOCK, PAYABLE, Handler, capture_transfers, log
 from p2p.errors import NotFound, ProblemError
 from p2p.uploads import Download
 from storage.db import utcnow
-from storage.models.payments import (
-    Payment,
-    PaymentCharge,
-    PaymentDispute,
-    PaymentMethod,
-    PaymentRefund,
-    PaymentWebhook,
-)
-
-log = logging.getLogger("p2p.payments")
-PAYABLE = ("pending", "confirmed")
-LIVE = ("requires_confirmation", "requires_action", "processing")  # not finished, money not moved yet
-OPEN_DISPUTE = ("needs_response", "under_review")
-_NS = uuid.UUID("7d0f5a3e-2b64-4c8e-9f1d-5e6a7b8c9d0e")
-LOOP_LOCK = "payments:sandbox:deliverer"
-Handler = Callable[[str, Event], Awaitable[bool]]
+from storage.models.payments import Payment, PaymentDispute, PaymentMethod, PaymentRefund
 
 
-def dispute_uuid(provider_ref: str) -> uuid.UUID:
-    """The platform's id of a processor's dispute: the same on every redelivery."""
-    return uuid.uuid5(_NS, f"dispute:{provider_ref}")
-
-
-def escrow_of(p: Any) -> AccountRef:
-    return AccountRef(kind="escrow", owner_id=p.booking_id)
-
-
-CLEARING = AccountRef(kind="processor_clearing")
-
-
-def capture_transfers(p: Any, fee_minor: int) -> list[TransferIn]:
-    """The capture into the booking's escrow account and the processor's fee on it."""
-    ref = f"payment:{p.id}"
-    out = [TransferIn.move(transfer_id("payment", p.id, "capture"), debit=CLEARING, credit=escrow_of(p),
-                           amount_minor=p.amount_minor, currency=p.currency, code="payment.capture", ref=ref)]
-    if fee_minor:
-        out.append(TransferIn.move(transfer_id("payment", p.id, "fee"), debit=AccountRef(kind="processor_fees"),
-                                   credit=CLEARING, amount_minor=fee_minor, currency=p.currency,
-                                   code="payment.processor_fee", ref=ref))
-    return out
-
-
-class Payments(Service):
+class Payments(ProcessorEvents):
     bookings = uses(Bookings)
-    ledger = uses(Accounting)
 
     def __init__(self, runtime):
         super().__init__(runtime)
@@ -374,31 +319,6 @@ class Payments(Service):
                 return await self.sandbox.deliver(post)
         return await self.sandbox.deliver(post)
 
-    async def expire_abandoned(self) -> int:
-        """Cancel (abandoned) the payments left waiting for 3-D Secure past their time."""
-        async with self.uow(read=True) as uow:
-            ids = await uow.all(select(Payment.id).where(Payment.status == "requires_action",
-                                                         Payment.action_expires_at <= utcnow()).limit(500))
-        n = 0
-        for pid in ids:
-            n += await self._abandon(pid)
-        return n
-
-    async def resume_refunds(self, older_than_s: int = 60) -> int:
-        """Finish refunds a crash or an unavailable processor left pending."""
-        async with self.uow(read=True) as uow:
-            rows = await uow.all(select(PaymentRefund).where(
-                PaymentRefund.status == "pending",
-                PaymentRefund.updated_at <= utcnow() - timedelta(seconds=older_than_s)).limit(100))
-        n = 0
-        for r in rows:
-            try:
-                await self._complete_refund(r.id)
-                n += 1
-            except ProblemError as exc:
-                log.warning("refund still pending", extra={"refund_id": str(r.id), "code": exc.code})
-        return n
-
     async def _background(self) -> None:
         """Deliver webhooks and sweep, in one replica at a time (a KV lease)."""
         rounds = 0
@@ -422,114 +342,6 @@ class Payments(Service):
                 await asyncio.sleep(0 if delivered else 1)
 
     # -- webhook handlers: True if the event changed something -------------------------------------
-    async def _on_succeeded(self, wid: str, event: Event) -> bool:
-        obj = IntentObj.model_validate(event.data.get("object"))
-        p = await self._by_reference(obj)
-        if p is None or p.status == "succeeded":
-            await self._record(wid, event.type)
-            return False
-        charge = obj.latest_charge
-        if charge is None or obj.amount != p.amount_minor or obj.currency.upper() != p.currency \
-                or not 0 <= charge.fee <= charge.amount:
-            log.error("a payment's success does not match it", extra={"payment_id": str(p.id)})
-            raise WebhookInvalid("The event does not match the payment.", reason="mismatch", payment_id=str(p.id))
-        await self.ledger.post(capture_transfers(p, charge.fee))
-        async with self.uow() as uow:
-            uow.add(PaymentWebhook(id=wid, provider=self.provider.name, type=event.type))
-            row = await uow.repo(Payment).get(p.id, lock=True)
-            if row is None or row.status == "succeeded":
-                return False
-            if row.active_booking_id is None and not await uow.repo(Payment).exists(active_booking_id=row.booking_id):
-                row.active_booking_id = row.booking_id
-            row.status, row.provider_ref, row.succeeded_at = "succeeded", obj.id, utcnow()
-            row.captured_minor, row.fee_minor = p.amount_minor, charge.fee
-            row.next_action_url = row.action_expires_at = row.cancellation_reason = row.canceled_at = None
-            row.version += 1
-            uow.add(PaymentCharge(id=uuid.uuid4(), payment_id=row.id, provider_ref=charge.id, status="succeeded",
-                                  amount_minor=charge.amount, currency=row.currency, fee_minor=charge.fee))
-            uow.emit(PaymentSucceeded(**self._event_fields(row), parts=[ChargedPart(**x) for x in row.parts]),
-                     entity_id=row.id, version=row.version)
-        return True
-
-    async def _on_failed(self, wid: str, event: Event) -> bool:
-        obj = IntentObj.model_validate(event.data.get("object"))
-        p = await self._by_reference(obj)
-        if p is None:
-            await self._record(wid, event.type)
-            return False
-        err = obj.last_payment_error
-        return await self._fail(
-            p.id, err.model_dump() if err else {"code": "card_declined", "decline_code": None, "message": None},
-            charge_ref=obj.latest_charge.id if obj.latest_charge else None, intent_ref=obj.id,
-            webhook=(wid, event.type))
-
-    async def _on_canceled(self, wid: str, event: Event) -> bool:
-        obj = IntentObj.model_validate(event.data.get("object"))
-        p = await self._by_reference(obj)
-        async with self.uow() as uow:
-            uow.add(PaymentWebhook(id=wid, provider=self.provider.name, type=event.type))
-            row = await uow.repo(Payment).get(p.id, lock=True) if p is not None else None
-            if row is None or row.status not in LIVE + ("requires_payment_method",):
-                return False
-            self._cancel(uow, row, obj.cancellation_reason or "requested_by_customer")
-        return True
-
-    async def _on_dispute_created(self, wid: str, event: Event) -> bool:
-        obj = DisputeObj.model_validate(event.data.get("object"))
-        p = await self._by_payment_ref(obj.metadata.get("payment_id"))
-        did = dispute_uuid(obj.id)
-        async with self.uow(read=True) as uow:
-            known = await uow.get(PaymentDispute, did)
-        if p is None or known is not None or p.status != "succeeded" or obj.amount <= 0:
-            await self._record(wid, event.type)
-            return False
-        if obj.fee:
-            await self.ledger.post([TransferIn.move(transfer_id("payment", did, "dispute_fee"),
-                                                    debit=AccountRef(kind="dispute_fees"), credit=CLEARING,
-                                                    amount_minor=obj.fee, currency=p.currency,
-                                                    code="payment.dispute_fee", ref=f"payment:{p.id}")])
-        async with self.uow() as uow:
-            uow.add(PaymentWebhook(id=wid, provider=self.provider.name, type=event.type))
-            row = await uow.repo(Payment).get_or_404(p.id)
-            d = uow.add(PaymentDispute(id=did, payment_id=row.id, provider_ref=obj.id, amount_minor=obj.amount,
-                                       currency=row.currency, reason=obj.reason[:40], fee_minor=obj.fee,
-                                       status=obj.status if obj.status in OPEN_DISPUTE else "needs_response"))
-            row.version += 1
-            uow.emit(PaymentDisputedEvent(**self._event_fields(row), dispute_id=d.id, dispute_minor=d.amount_minor),
-                     entity_id=row.id, version=row.version)
-        return True
-
-    async def _on_dispute_changed(self, wid: str, event: Event) -> bool:
-        obj = DisputeObj.model_validate(event.data.get("object"))
-        async with self.uow() as uow:
-            uow.add(PaymentWebhook(id=wid, provider=self.provider.name, type=event.type))
-            d = await uow.repo(PaymentDispute).get(dispute_uuid(obj.id), lock=True)
-            if d is None or d.status in ("won", "lost") or obj.status == d.status:
-                return False
-            if obj.status in OPEN_DISPUTE:
-                d.status = obj.status
-                return True
-            row = await uow.repo(Payment).get_or_404(d.payment_id, lock=True)
-            outcome: Literal["won", "lost"] = "lost" if obj.status == "lost" else "won"
-            d.status, d.closed_at = outcome, utcnow()
-            if outcome == "lost":
-                row.charged_back_minor += min(d.amount_minor,
-                                              row.captured_minor - row.refunded_minor - row.charged_back_minor)
-            row.version += 1
-            uow.emit(PaymentDisputeClosed(**self._event_fields(row), dispute_id=d.id, dispute_minor=d.amount_minor,
-                                          outcome=outcome), entity_id=row.id, version=row.version)
-        return True
-
-    async def _on_refund(self, wid: str, event: Event) -> bool:
-        obj = RefundObj.model_validate(event.data.get("object"))
-        async with self.uow(read=True) as uow:
-            r = await uow.repo(PaymentRefund).find(key=obj.metadata.get("refund_key", ""))
-            if r is None:
-                r = await uow.repo(PaymentRefund).find(provider_ref=obj.id)
-        if r is None or r.status != "pending" or r.ledger_transfer_id is None:
-            await self._record(wid, event.type)
-            return False
-        return await self._refund_succeeded(r.id, obj.id, webhook=(wid, event.type))
 
     # -- helpers ---------------------------------------------------------------------------------
     async def _price(self, ctx: Ctx, booking_id: uuid.UUID) -> BookingPrice:
@@ -546,11 +358,6 @@ class Payments(Service):
             raise NothingToPay("The booking's price is zero.", id=str(booking_id))
         return price
 
-    async def _out(self, pid: uuid.UUID) -> PaymentOut:
-        async with self.uow(read=True) as uow:
-            row = await uow.repo(Payment, PaymentNotFound).get_or_404(pid, what="payment")
-            return PaymentOut.model_validate(row)
-
     async def _visible(self, ctx: Ctx, pid: uuid.UUID) -> PaymentOut:
         try:
             p = await self._out(pid)
@@ -560,199 +367,12 @@ class Payments(Service):
             raise PaymentNotFound("No such payment.", id=str(pid))
         return p
 
-    async def _processed(self, wid: str) -> bool:
-        async with self.uow(read=True) as uow:
-            return await uow.get(PaymentWebhook, wid) is not None
-
-    async def _record(self, wid: str, type_: str) -> None:
-        async with self.uow() as uow:
-            uow.add(PaymentWebhook(id=wid, provider=self.provider.name, type=type_))
-
-    async def _by_reference(self, obj: IntentObj) -> Payment | None:
-        return await self._by_payment_ref(obj.metadata.get("payment_id"))
-
-    async def _by_payment_ref(self, ref: str | None) -> Payment | None:
-        try:
-            pid = uuid.UUID(ref or "")
-        except ValueError:
-            return None
-        async with self.uow(read=True) as uow:
-            return await uow.repo(Payment).get(pid)
-
-    def _event_fields(self, row: Payment) -> dict[str, Any]:
-        return dict(payment_id=row.id, booking_id=row.booking_id, payer_id=row.payer_id,
-                    amount_minor=row.amount_minor, currency=row.currency, status=row.status)
-
-    async def _fail(self, pid: uuid.UUID, error: dict[str, Any], *, charge_ref: str | None,
-                    intent_ref: str | None = None, webhook: tuple[str, str] | None = None) -> bool:
-        """A live payment was declined: back to requires_payment_method, the booking free for
-        another payment, PaymentFailed. False if it was no longer live."""
-        async with self.uow() as uow:
-            if webhook is not None:
-                uow.add(PaymentWebhook(id=webhook[0], provider=self.provider.name, type=webhook[1]))
-            row = await uow.repo(Payment).get(pid, lock=True)
-            if row is None or row.status not in LIVE:
-                return False
-            row.status, row.last_error, row.active_booking_id = "requires_payment_method", error, None
-            row.next_action_url = row.action_expires_at = None
-            row.provider_ref = row.provider_ref or intent_ref
-            row.version += 1
-            if charge_ref and not await uow.repo(PaymentCharge).exists(provider_ref=charge_ref):
-                uow.add(PaymentCharge(id=uuid.uuid4(), payment_id=row.id, provider_ref=charge_ref, status="failed",
-                                      amount_minor=row.amount_minor, currency=row.currency,
-                                      failure_code=str(error.get("code"))[:40],
-                                      decline_code=(error.get("decline_code") or None)))
-            uow.emit(PaymentFailed(**self._event_fields(row), reason=str(error.get("decline_code") or error["code"])),
-                     entity_id=row.id, version=row.version)
-        return True
-
-    def _cancel(self, uow, row: Payment, reason: str) -> None:
-        row.status, row.cancellation_reason, row.canceled_at = "canceled", reason[:32], utcnow()
-        row.active_booking_id = row.next_action_url = row.action_expires_at = None
-        row.version += 1
-        uow.emit(PaymentCanceled(**self._event_fields(row), reason=reason), entity_id=row.id, version=row.version)
-
-    async def _lapsed(self, p: PaymentOut) -> bool:
-        return (p.status == "requires_action" and p.next_action is not None
-                and p.next_action.expires_at is not None and p.next_action.expires_at <= utcnow())
-
-    async def _abandon(self, pid: uuid.UUID) -> int:
-        """Cancel a payment abandoned at 3-D Secure, at the processor first: if the payer
-        finished meanwhile, the processor says so and its webhook decides instead."""
-        async with self.uow(read=True) as uow:
-            p = await uow.repo(Payment).get(pid)
-        if p is None or p.status != "requires_action":
-            return 0
-        if p.provider_ref and not await self.provider.cancel(p.provider_ref):
-            return 0
-        async with self.uow() as uow:
-            row = await uow.repo(Payment).get(pid, lock=True)
-            if row is None or row.status != "requires_action":
-                return 0
-            self._cancel(uow, row, "abandoned")
-        return 1
-
     # -- refunds ---------------------------------------------------------------------------------
-    async def _refund(self, pid: uuid.UUID, amount_minor: int | None, reason: str, *, key: str,
-                      by: uuid.UUID | None) -> RefundOut:
-        async with self.uow(read=True) as uow:
-            known = await uow.repo(PaymentRefund).find(key=key)
-        if known is not None:
-            return await self._known_refund(known, pid, amount_minor)
-        if amount_minor is not None and amount_minor <= 0:
-            raise RefundExceedsCaptured("A refund is of a positive amount.", amount_minor=amount_minor)
-        rid = uuid.uuid4()
-        try:
-            async with self.uow() as uow:
-                p = await uow.repo(Payment, PaymentNotFound).get_or_404(pid, what="payment")
-                if p.status != "succeeded":
-                    raise NotRefundable(f"The payment is {p.status}; only a succeeded payment is refunded.",
-                                        id=str(pid), status=p.status)
-                if any(d.status in OPEN_DISPUTE for d in p.disputes):
-                    raise PaymentDisputed("The payment has an open dispute; refunds wait for its outcome.",
-                                          id=str(pid))
-                remaining = p.captured_minor - p.refunded_minor - p.charged_back_minor
-                amount = remaining if amount_minor is None else amount_minor
-                if amount <= 0:
-                    raise RefundExceedsCaptured("Nothing is left to refund.", id=str(pid), refundable_minor=0,
-                                                captured_minor=p.captured_minor, refunded_minor=p.refunded_minor)
-                # The guard is the UPDATE's WHERE clause: concurrent refunds cannot pass it together.
-                res = await uow.session.execute(
-                    update(Payment).where(Payment.id == pid, Payment.status == "succeeded",
-                                          Payment.refunded_minor + Payment.charged_back_minor + amount
-                                          <= Payment.captured_minor)
-                    .values(refunded_minor=Payment.refunded_minor + amount, version=Payment.version + 1)
-                    .execution_options(synchronize_session=False))
-                if res.rowcount != 1:  # type: ignore[attr-defined]
-                    raise RefundExceedsCaptured(
-                        f"The refund exceeds what can still be refunded ({remaining} {p.currency} minor units).",
-                        id=str(pid), amount_minor=amount, refundable_minor=remaining, captured_minor=p.captured_minor,
-                        refunded_minor=p.refunded_minor)
-                uow.add(PaymentRefund(id=rid, payment_id=pid, key=key, amount_minor=amount, currency=p.currency,
-                                      reason=reason, status="pending", requested_by=by))
-        except IntegrityError:
-            async with self.uow(read=True) as uow:
-                known = await uow.repo(PaymentRefund).find(key=key)
-            if known is None:
-                raise
-            return await self._known_refund(known, pid, amount_minor)
-        return await self._complete_refund(rid)
 
-    async def _known_refund(self, r: PaymentRefund, pid: uuid.UUID, amount_minor: int | None) -> RefundOut:
-        if r.payment_id != pid or (amount_minor is not None and amount_minor != r.amount_minor):
-            raise RefundKeyReused("This refund key was used for another payment or amount.", refund_id=str(r.id))
-        if r.status == "pending":
-            return await self._complete_refund(r.id)
-        return RefundOut.model_validate(r)
 
-    async def _complete_refund(self, rid: uuid.UUID) -> RefundOut:
-        """Ledger first (escrow -> processor_clearing, by an id derived from the refund), then
-        the processor (idempotent by the refund's id), then the row and PaymentRefunded."""
-        async with self.uow(read=True) as uow:
-            r = await uow.repo(PaymentRefund).get(rid)
-            p = await uow.repo(Payment).get(r.payment_id) if r is not None else None
-        assert r is not None and p is not None
-        tid = transfer_id("payment", r.id, "refund")
-        try:
-            await self.ledger.post([TransferIn.move(tid, debit=escrow_of(p), credit=CLEARING,
-                                                    amount_minor=r.amount_minor, currency=r.currency,
-                                                    code="payment.refund", ref=f"payment:{p.id}")])
-        except Refused as exc:
-            await self._refund_failed(r.id, exc.code)
-            raise self._refusal(exc, p) from None
-        except IdAlreadyFailed as exc:
-            await self._refund_failed(r.id, str(exc.data.get("reason", exc.code)))
-            raise self._refusal(exc, p) from None
-        async with self.uow() as uow:
-            row = await uow.repo(PaymentRefund).get(rid, lock=True)
-            if row is not None and row.ledger_transfer_id is None:
-                row.ledger_transfer_id = tid
-        try:
-            result = await self.provider.refund(intent_ref=p.provider_ref or "", amount_minor=r.amount_minor,
-                                                key=str(r.id))
-        except ProblemError as exc:
-            log.error("the processor refused a refund the ledger made", extra={"refund_id": str(r.id)})
-            raise ProcessorRefused(f"The processor refused the refund: {exc.message}; it stays pending.",
-                                   refund_id=str(r.id)) from None
-        except Exception:
-            raise ProcessorUnavailable("The processor did not answer; the refund is pending and will be retried.",
-                                       refund_id=str(r.id), retry_after=5) from None
-        await self._refund_succeeded(r.id, result.refund_ref)
-        async with self.uow(read=True) as uow:
-            return RefundOut.model_validate(await uow.repo(PaymentRefund).get(rid))
 
-    def _refusal(self, exc: ProblemError, p: Payment) -> ProblemError:
-        reason = exc.data.get("reason", exc.code)
-        if isinstance(exc, ExceedsCredits) or reason == ExceedsCredits.code:
-            return FundsHeld("The booking's escrow holds this money for its beneficiaries; cancel the booking or "
-                             "resolve the escrow first.", id=str(p.id), booking_id=str(p.booking_id))
-        return exc
 
-    async def _refund_failed(self, rid: uuid.UUID, code: str) -> None:
-        """The ledger refused: the reservation goes back and the key is free for a retry."""
-        async with self.uow() as uow:
-            r = await uow.repo(PaymentRefund).get(rid, lock=True)
-            if r is None or r.status != "pending" or r.ledger_transfer_id is not None:
-                return
-            r.status, r.failure_code, r.key = "failed", code[:60], None
-            await uow.session.execute(update(Payment).where(Payment.id == r.payment_id)
-                                      .values(refunded_minor=Payment.refunded_minor - r.amount_minor,
-                                              version=Payment.version + 1)
-                                      .execution_options(synchronize_session=False))
 
-    async def _refund_succeeded(self, rid: uuid.UUID, provider_ref: str,
-                                webhook: tuple[str, str] | None = None) -> bool:
-        async with self.uow() as uow:
-            if webhook is not None:
-                uow.add(PaymentWebhook(id=webhook[0], provider=self.provider.name, type=webhook[1]))
-            r = await uow.repo(PaymentRefund).get(rid, lock=True)
-            if r is None or r.status != "pending":
-                return False
-            r.status, r.provider_ref = "succeeded", provider_ref
-            p = await uow.repo(Payment).get_or_404(r.payment_id)
-            uow.emit(PaymentRefunded(**self._event_fields(p), refund_id=r.id, refund_minor=r.amount_minor,
-                                     refunded_minor=p.refunded_minor), entity_id=p.id, version=p.version)
-        return True
 
 
 SPEC = ServiceSpec("Payment Service", key="payments", prefix="/payments", service=Payments,

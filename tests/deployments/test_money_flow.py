@@ -119,6 +119,26 @@ class TestExits:
         assert balance(client, fin, f"escrow:{w['booking']['id']}", "GBP")["balance_minor"] == 0
         reconciled(client, fin)
 
+    def test_a_lost_shipment_is_refunded_in_full_and_other_exceptions_keep_the_money(self, client, call, platform,
+                                                                                      drain, settle, fin):
+        from actors.custody.events import ShipmentException
+
+        w = paid(client, call, platform, drain, settle)
+        escrow = platform.runtime.services["escrow"]
+
+        def exception(status: str, reason: str) -> ShipmentException:
+            return ShipmentException(shipment_id=uuid.uuid4(), booking_id=w["booking"]["id"], status=status,
+                                     at=datetime.now(timezone.utc), reason=reason)
+
+        call(escrow.on_shipment_exception, exception("delivery_failed", "consignee_not_home"))
+        assert escrow_of(client, w)["status"] == "held"
+        call(escrow.on_shipment_exception, exception("lost", "carrier_parcel_lost"))
+        settle()
+        e = escrow_of(client, w)
+        assert e["status"] == "refunded" and e["refund_reason"] == "shipment_lost" and e["refunded_minor"] == 5335
+        nothing_pending(client, fin, w, "GBP")
+        reconciled(client, fin)
+
     def test_a_declined_card_opens_no_escrow_and_moves_no_money(self, client, call, platform, drain, settle, fin):
         w = paid(client, call, platform, drain, settle, card="4000000000009995")
         p = w["payment"]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from deployments.accounting import transfer_id
 from deployments.kit import Ctx
-from deployments.payments import service as payments_module
+from deployments.payments import processor as payments_module
 from deployments.payments.errors import RefundKeyReused
 from deployments.payments.sandbox import TEST_CARDS, dispute_fee, processor_fee
 from deployments.payments.webhooks import sign_headers
