@@ -108,5 +108,6 @@ def ray_session():
 
 
 def pytest_collection_modifyitems(items):
-    """The end-to-end layer last: it keeps the full platform on Serve until the session ends."""
-    items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)
+    """The end-to-end layer last: it keeps the full platform on Serve until the session ends;
+    and within it the fault tests, which kill parts of the platform, after the rest."""
+    items.sort(key=lambda item: 2 if item.get_closest_marker("faults") else 1 if item.get_closest_marker("e2e") else 0)

@@ -172,7 +172,10 @@ class ServiceSpec:
     emits: tuple[type[DomainEvent], ...] = ()
     grants: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> permissions of this service
     tables: tuple[str, ...] = ()
-    num_cpus: float = 0.05
+    # What a replica reserves for Ray's scheduler (the services are I/O-bound). Kept small so
+    # 42 replicas leave a whole core on a 2-core machine for the 1-CPU Ray tasks of route
+    # search and VRP solving; at 0.05 each, 20 services left less than one and searches hung.
+    num_cpus: float = 0.02
     max_ongoing_requests: int = 200
     aliases: tuple[str, ...] = field(default=())  # extra prefixes served through the edge
 
