@@ -1,12 +1,14 @@
 """The posting engine: applies a batch of transfers inside one database transaction, all or
 none, and keeps each account's four balance columns equal to the sum of its entries.
 
-- Every account a transfer names is opened on first use (its id is derived from kind,
-  owner and currency; its flags come from the chart of accounts).
-- Balance changes are summed per account and applied in account-id order (no deadlocks
-  between concurrent batches), each by one conditional UPDATE whose WHERE clause is the
-  account's flag: a refused update names the account and refuses the whole batch. The
-  same flags are CHECK constraints, so no code path can break them.
+- Every account a transfer names is opened on first use, in a short transaction of its
+  own (`open_accounts`; its id is derived from kind, owner and currency, its flags come
+  from the chart of accounts).
+- Balance changes are summed per account; the accounts are locked in id order (no
+  deadlocks between concurrent batches), each change checked against the account's flag
+  (a refusal names the account and refuses the whole batch), then all applied by one
+  executemany of a guarded UPDATE. The same flags are CHECK constraints, so no code path
+  can break them.
 - A commit or void locks its pending transfer and flips it from `pending` once; the
   resolving transfer's UNIQUE `pending_id` backs that in the database.
 - A reversal mirrors a posted transfer (same accounts and amounts, sides swapped), once.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Boolean, bindparam, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,9 +40,6 @@ from deployments.accounting.errors import (
 from deployments.accounting.schemas import EntryOut, TransferIn, TransferOut
 from storage.db import utcnow
 from storage.models.accounting import LedgerAccount, LedgerEntry, LedgerTransfer
-
-# Column order of a balance delta: (debits_pending, debits_posted, credits_pending, credits_posted)
-_COLS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 
 
 def fingerprint(t: TransferIn) -> str:
@@ -79,7 +78,6 @@ class _Batch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     lines: dict[uuid.UUID, list[_Line]] = field(default_factory=dict)
     deltas: dict[uuid.UUID, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))
-    accounts: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     def line(self, transfer: uuid.UUID, account: uuid.UUID, side: str, phase: str, amount: int) -> None:
         self.lines.setdefault(transfer, []).append(_Line(account, side, phase, amount))
@@ -103,7 +101,6 @@ async def apply(session, transfers: list[TransferIn], fingerprints: dict[uuid.UU
             await _entries(session, b, t, now, fingerprints[t.id])
         else:
             await _resolve(session, b, t, now, fingerprints[t.id])
-    await _open_accounts(session, b)
     await session.execute(insert(LedgerTransfer), b.rows)
     entries = [dict(transfer_id=tid, seq=i, account_id=ln.account, side=ln.side, phase=ln.phase,
                     amount_minor=ln.amount, created_at=now)
@@ -119,13 +116,7 @@ async def _entries(session, b: _Batch, t: TransferIn, now: datetime, fp: str) ->
         await _check_reversal(session, t)
     phase = "pending" if t.action == "hold" else "posted"
     for e in t.entries:
-        aid = account_id(e.kind, e.owner_id, t.currency)
-        kind = CHART[e.kind]
-        b.accounts.setdefault(aid, dict(
-            id=aid, kind=e.kind, owner_id=e.owner_id, currency=t.currency, normal=kind.normal,
-            debits_must_not_exceed_credits=kind.debits_must_not_exceed_credits,
-            credits_must_not_exceed_debits=kind.credits_must_not_exceed_debits, created_at=now))
-        b.line(t.id, aid, e.side, phase, e.amount_minor)
+        b.line(t.id, account_id(e.kind, e.owner_id, t.currency), e.side, phase, e.amount_minor)
     b.rows.append(dict(id=t.id, action=t.action, state="pending" if t.action == "hold" else "posted",
                        currency=t.currency, amount_minor=sum(e.amount_minor for e in t.entries if e.side == "debit"),
                        pending_id=None, reverses_id=t.reverses_id, code=t.code, ref=t.ref, memo=t.memo,
@@ -171,41 +162,90 @@ async def _resolve(session, b: _Batch, t: TransferIn, now: datetime, fp: str) ->
                        ref=t.ref if t.ref is not None else pending.ref, memo=t.memo, fingerprint=fp, created_at=now))
 
 
-async def _open_accounts(session, b: _Batch) -> None:
-    if not b.accounts:
-        return
-    dialect = session.bind.dialect.name
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(ins(LedgerAccount).values(list(b.accounts.values())).on_conflict_do_nothing())
+def accounts_of(transfers: list[TransferIn]) -> list[dict[str, Any]]:
+    """The account rows the entries of `transfers` name (commits and voids reuse their
+    pending transfer's), sorted by id."""
+    now, rows = utcnow(), {}
+    for t in transfers:
+        for e in t.entries:
+            aid = account_id(e.kind, e.owner_id, t.currency or "")
+            kind = CHART[e.kind]
+            rows.setdefault(aid, dict(
+                id=aid, kind=e.kind, owner_id=e.owner_id, currency=t.currency, normal=kind.normal,
+                debits_must_not_exceed_credits=kind.debits_must_not_exceed_credits,
+                credits_must_not_exceed_debits=kind.credits_must_not_exceed_debits, created_at=now))
+    return [rows[k] for k in sorted(rows)]
+
+
+async def open_accounts(session, rows: list[dict[str, Any]]) -> None:
+    """Open the accounts that do not exist yet, in a transaction of their own before the
+    posting one: a posting transaction then only locks existing rows, in id order, and two
+    of them never deadlock over an account one of them is creating. An opened account is an
+    empty row; opening it again does nothing."""
+    if rows:
+        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(ins(LedgerAccount.__table__).on_conflict_do_nothing(), rows)
+
+
+def _delta_update():
+    """The one UPDATE every account's change goes through (Core, so a list of parameters is
+    an executemany), its flag in the WHERE clause: checked only when the change could break
+    it (more debits, or fewer credits)."""
+    c, b = LedgerAccount.__table__.c, bindparam
+    return (update(LedgerAccount.__table__).where(
+        c.id == b("b_id"),
+        or_(not_(b("b_check_d", type_=Boolean)), c.debits_must_not_exceed_credits.is_(False),
+            c.debits_pending + b("b_dp") + c.debits_posted + b("b_dpo") <= c.credits_posted + b("b_cpo")),
+        or_(not_(b("b_check_c", type_=Boolean)), c.credits_must_not_exceed_debits.is_(False),
+            c.credits_pending + b("b_cp") + c.credits_posted + b("b_cpo") <= c.debits_posted + b("b_dpo")))
+        .values(debits_pending=c.debits_pending + b("b_dp"), debits_posted=c.debits_posted + b("b_dpo"),
+                credits_pending=c.credits_pending + b("b_cp"), credits_posted=c.credits_posted + b("b_cpo")))
+
+
+_UPDATE = _delta_update()
 
 
 async def _apply_deltas(session, b: _Batch) -> None:
-    A = LedgerAccount
+    """Lock the batch's accounts (FOR NO KEY UPDATE, which the entries' foreign keys do not
+    conflict with; in id order: no deadlocks between batches), check each
+    change against its flags, then apply every change in one executemany of the same
+    guarded UPDATE. The guard and the CHECK constraints back the check; they never refuse
+    what it allowed while the rows are locked."""
+    rows = []
     for aid in sorted(b.deltas):
         dp, dpo, cp, cpo = b.deltas[aid]
-        if not (dp or dpo or cp or cpo):
-            continue
-        conds = []
-        # A flag is checked only when the change could break it (more debits, or fewer credits).
-        debits_check = dp + dpo > 0 or cpo < 0
-        credits_check = cp + cpo > 0 or dpo < 0
-        if debits_check:
-            conds.append(or_(A.debits_must_not_exceed_credits.is_(False),
-                             A.debits_pending + dp + A.debits_posted + dpo <= A.credits_posted + cpo))
-        if credits_check:
-            conds.append(or_(A.credits_must_not_exceed_debits.is_(False),
-                             A.credits_pending + cp + A.credits_posted + cpo <= A.debits_posted + dpo))
-        values = {c: getattr(A, c) + d for c, d in zip(_COLS, (dp, dpo, cp, cpo)) if d}
-        stmt = update(A).where(A.id == aid, *conds).values(**values).execution_options(synchronize_session=False)
-        done = await session.execute(stmt)
-        if done.rowcount != 1:
-            acc = await session.get(A, aid)
-            key = account_key(acc.kind, acc.owner_id) if acc else str(aid)
-            if acc is not None and acc.debits_must_not_exceed_credits and debits_check:
-                raise ExceedsCredits(f"Account {key} ({acc.currency}) would have more debits than credits.",
-                                     account=key, currency=acc.currency,
-                                     available_minor=acc.credits_posted - acc.debits_posted - acc.debits_pending)
-            raise ExceedsDebits(f"Account {key} would have more credits than debits.", account=key)
+        if dp or dpo or cp or cpo:
+            rows.append(dict(b_id=aid, b_dp=dp, b_dpo=dpo, b_cp=cp, b_cpo=cpo, b_check_d=dp + dpo > 0 or cpo < 0,
+                             b_check_c=cp + cpo > 0 or dpo < 0))
+    if not rows:
+        return
+    A = LedgerAccount
+    locked = {r.id: r for r in (await session.execute(
+        select(A.id, A.kind, A.owner_id, A.currency, A.debits_must_not_exceed_credits,
+               A.credits_must_not_exceed_debits, A.debits_pending, A.debits_posted, A.credits_pending,
+               A.credits_posted).where(A.id.in_([r["b_id"] for r in rows])).order_by(A.id)
+        .with_for_update(key_share=True))).all()}  # FOR NO KEY UPDATE
+    for r in rows:
+        _check_flags(locked[r["b_id"]], r)
+    if session.bind.dialect.supports_sane_multi_rowcount:
+        changed = (await session.execute(_UPDATE, rows)).rowcount
+    else:
+        changed = sum([(await session.execute(_UPDATE, [r])).rowcount for r in rows])
+    if changed != len(rows):
+        raise ExceedsCredits(f"{len(rows) - changed} account(s) changed under the batch; nothing was posted.")
+
+
+def _check_flags(acc: Any, r: dict[str, Any]) -> None:
+    key = account_key(acc.kind, acc.owner_id)
+    if (r["b_check_d"] and acc.debits_must_not_exceed_credits and acc.debits_pending + r["b_dp"]
+            + acc.debits_posted + r["b_dpo"] > acc.credits_posted + r["b_cpo"]):
+        raise ExceedsCredits(f"Account {key} ({acc.currency}) would have more debits than credits.",
+                             account=key, currency=acc.currency,
+                             available_minor=acc.credits_posted - acc.debits_posted - acc.debits_pending)
+    if (r["b_check_c"] and acc.credits_must_not_exceed_debits and acc.credits_pending + r["b_cp"]
+            + acc.credits_posted + r["b_cpo"] > acc.debits_posted + r["b_dpo"]):
+        raise ExceedsDebits(f"Account {key} ({acc.currency}) would have more credits than debits.",
+                            account=key, currency=acc.currency)
 
 
 async def load(session, ids: list[uuid.UUID]) -> dict[uuid.UUID, TransferOut]:

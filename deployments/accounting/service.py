@@ -95,6 +95,10 @@ class Accounting(Service):
             new = [t for t in transfers if t.id not in known]
             if not new:
                 return [known[t.id].model_copy(update={"result": "exists"}) for t in transfers]
+            accounts = ledger.accounts_of(new)
+            if accounts:
+                async with self.uow() as uow:
+                    await ledger.open_accounts(uow.session, accounts)
             try:
                 async with self.uow() as uow:
                     await ledger.apply(uow.session, new, fps)
