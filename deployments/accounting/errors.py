@@ -2,7 +2,7 @@
 burned: the same id again answers `accounting.id_already_failed` with the first reason."""
 from __future__ import annotations
 
-from p2p.errors import Conflict, Forbidden, NotFound, Unprocessable
+from p2p.errors import Conflict, NotFound, Unprocessable
 
 
 class Refused(Conflict):
@@ -63,8 +63,3 @@ class BadAccount(Unprocessable):
 class AccountNotVisible(NotFound):
     """No such account, or one the caller may not read."""
     code = "accounting.account_not_found"
-
-
-class NotFinance(Forbidden):
-    """Only finance and admins read the platform's accounts."""
-    code = "accounting.forbidden"

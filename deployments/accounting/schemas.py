@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from deployments.accounting.accounts import AccountKind, Side, account_key
+from deployments.accounting.accounts import AccountKind, Side
 from deployments.kit import Schema
 from p2p.money import Currency
 
@@ -189,7 +189,3 @@ class ReportOut(Schema):
     trial_balance: list[TrialBalanceLine]
     revenue_and_fees: list[PeriodLine] = Field(description="Net posted amount per period on revenue and fee accounts")
     escrow_outstanding: list[CurrencyTotals] = Field(description="Money held in escrow accounts, per currency")
-
-
-def ref_key(ref: AccountRef) -> str:
-    return account_key(ref.kind, ref.owner_id)

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from deployments.accounting.schemas import MAX_AMOUNT_MINOR
 from deployments.kit import Schema
 from p2p.vocab import BookingId, DisputeStatus, PaymentStatus, UserId
 
-MAX_AMOUNT_MINOR = 10**15
 IntentRef = Annotated[str, Field(pattern=r"^pi_sbx_[0-9a-f]{24}$", description="The sandbox's payment intent id")]
 RefundReason = Literal["requested_by_customer", "duplicate", "fraudulent", "service_not_provided", "other"]
 

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from deployments.accounting.schemas import MAX_AMOUNT_MINOR
 from deployments.kit import Schema
 from p2p.money import Currency
 from p2p.vocab import PayoutStatus, UserId
 
-MAX_AMOUNT_MINOR = 10**15  # as the ledger's
 Amount = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT_MINOR, description="Integer minor units, > 0")]
 Destination = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_]+$",
                                    description="The provider's token for a bank account or card, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from tests.factories.identity import signed_up, user_with
+from tests.factories.payments import PARCEL
 
 
 def ledger(platform):
@@ -43,9 +44,6 @@ def reconciled(client, headers) -> dict:
     out = r.json()
     assert out["ok"], out["mismatches"]
     return out
-
-
-PARCEL = {"weight_g": 2000, "volume_cm3": 8000, "items": 1, "category": "parcel"}
 
 
 def booked(client, call, platform, *, confirm: bool = True, courier: bool = True, **trip_kw) -> dict:
