@@ -22,15 +22,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Mapping
 
+from p2p.pricing import convert
 from routing.graph import MAX_LEGS, Network
 from routing.network import CourierSegment, Dimensions, FlightLeg, earliest_start, fits, zone
-
-MINOR_EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "VND": 0, "ISK": 0,
-                   "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
 
 
 class Reason(StrEnum):
@@ -66,8 +64,7 @@ class FxTable:
             if not inverse:
                 return None
             rate = 1 / Decimal(inverse)
-        exp = Decimal(10) ** (MINOR_EXPONENTS.get(dst, 2) - MINOR_EXPONENTS.get(src, 2))
-        return int((Decimal(amount_minor) * Decimal(rate) * exp).to_integral_value(ROUND_HALF_UP))
+        return convert(amount_minor, src, dst, rate)
 
 
 @dataclass(frozen=True, slots=True)

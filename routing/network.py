@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from p2p.pricing import per_kg
+
 Dimensions = tuple[int, int, int]
 CATEGORIES = ("document", "parcel", "electronics", "fragile", "food", "medicine", "other")
 
@@ -66,7 +68,7 @@ class LegPrice:
     currency: str
 
     def for_weight(self, weight_g: int) -> int:
-        return max(self.minimum_minor, -(-self.per_kg_minor * weight_g // 1000))
+        return per_kg(weight_g, self.per_kg_minor, self.minimum_minor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,11 +64,14 @@ class BookingOut(Schema):
 
 class PricePart(Schema):
     """One beneficiary's part of a booking's price."""
-    kind: Literal["carrier", "platform_fee"]
+    kind: Literal["carrier", "platform_fee", "tax"]
     beneficiary_id: UserId | None = Field(description="The traveler or courier paid for the leg; none for the "
                                                       "platform fee")
     leg_seq: int | None = None
     amount_minor: int = Field(ge=0)
+    description: str = ""
+    jurisdiction: str | None = Field(default=None, description="For a tax part: where it is owed (DE, CA-QC)")
+    rate_percent: str | None = Field(default=None, description="For a tax part: its rate, e.g. 19 or 9.975")
 
 
 class BookingPrice(Schema):
@@ -78,3 +81,5 @@ class BookingPrice(Schema):
     currency: str
     total_minor: int
     parts: list[PricePart]
+    discount_minor: int = Field(default=0, description="Promotions applied (already taken off the parts)")
+    quote_id: uuid.UUID | None = Field(default=None, description="The locked quote the booking pays")

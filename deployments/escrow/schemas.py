@@ -31,7 +31,7 @@ class RefundIn(Schema):
 class EntryOut(Schema):
     id: uuid.UUID
     seq: int
-    kind: Literal["carrier", "platform_fee"]
+    kind: Literal["carrier", "platform_fee", "tax"]
     beneficiary_id: uuid.UUID | None
     leg_seq: int | None
     amount_minor: int

@@ -52,6 +52,15 @@ def escrow_id(payment_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_NS, f"escrow:{payment_id}")
 
 
+
+def beneficiary_account(en: EscrowEntry) -> AccountRef:
+    """Where an entry's money goes on release: a carrier's payable account, the platform's
+    revenue, or the tax payable of the part's jurisdiction (its `beneficiary_id` is the
+    jurisdiction's account owner, `deployments.tax.jurisdiction_owner`)."""
+    if en.kind == "tax":
+        return AccountRef(kind="tax_payable", owner_id=en.beneficiary_id)
+    return AccountRef(kind="payable", owner_id=en.beneficiary_id) if en.beneficiary_id else AccountRef(kind="revenue")
+
 class PaymentDesk(Protocol):
     """What escrow calls of the Payment Service (a Protocol: that service is built beside this one)."""
 
@@ -222,10 +231,9 @@ class Escrows(Service):
         available = (await self.ledger.balance("escrow", booking_id, currency)).available_minor
         if available < sum(en.amount_minor for en in entries):
             return await self._open_refunded(eid, payment_id, booking_id, payer_id, currency, amount_minor, available)
-        await self.ledger.post([TransferIn.move(
-            en.hold_transfer_id, source, AccountRef(kind="payable", owner_id=en.beneficiary_id)
-            if en.beneficiary_id else AccountRef(kind="revenue"), en.amount_minor, currency, code="escrow.hold",
-            ref=f"escrow:{eid}", action="hold") for en in entries])
+        await self.ledger.post([TransferIn.move(en.hold_transfer_id, source, beneficiary_account(en), en.amount_minor,
+                                                currency, code="escrow.hold", ref=f"escrow:{eid}", action="hold")
+                                for en in entries])
         try:
             async with self.uow() as uow:
                 if await uow.repo(Escrow).get(eid) is None:

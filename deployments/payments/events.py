@@ -14,7 +14,7 @@ from p2p.vocab import PaymentStatus
 
 class ChargedPart(BaseModel):
     """One part of what the payment charged, as the booking's price named it."""
-    kind: Literal["carrier", "platform_fee"]
+    kind: Literal["carrier", "platform_fee", "tax"]
     beneficiary_id: uuid.UUID | None = None
     leg_seq: int | None = None
     amount_minor: int

@@ -58,7 +58,7 @@ class PaymentCreate(Schema):
 
 
 class PartOut(Schema):
-    kind: Literal["carrier", "platform_fee"]
+    kind: Literal["carrier", "platform_fee", "tax"]
     beneficiary_id: UserId | None = None
     leg_seq: int | None = None
     amount_minor: int
